@@ -7,9 +7,9 @@ export class EnvelopeError extends Error {
   override readonly name = "EnvelopeError";
   constructor(
     readonly code: EnvelopeErrorCode,
-    message: string,
+    detail: string,
   ) {
-    super(message);
+    super(`${code.toLowerCase().replace("_", " ")}: ${detail}`);
   }
 }
 

