@@ -911,8 +911,8 @@ export class TestHub extends EventEmitter<TestHubEvents> {
     // connection, before it is even upgraded.
     const older = this.#current.get(device.identifier);
     if (older?.open) {
-      this.emit("kicked", older.snapshot());
       older.close(1001, "kicked");
+      this.emit("kicked", older.snapshot());
     }
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
       const connection = new DeviceSocket(ws, this.#socketHost, {
