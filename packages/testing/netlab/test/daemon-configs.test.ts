@@ -139,7 +139,7 @@ describe("dnsmasq", () => {
         "--enable-ra",
         "--dhcp-range=fd00:5::,ra-only,64",
         "--port=5353",
-        "--address=/lab.test/10.0.0.1",
+        "--host-record=lab.test,10.0.0.1",
       ]),
     );
     expect(dnsmasqArgv({ interface: "eth0", dns: false }, files)).toContain("--port=0");

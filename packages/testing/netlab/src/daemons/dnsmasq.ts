@@ -13,6 +13,11 @@ export interface DnsmasqOptions {
     netmask?: string;
     /** dnsmasq syntax: "1h", "10m", "infinite". Default "1h". */
     leaseTime?: string;
+    /**
+     * ICMP-ping an address before offering it (dnsmasq's default). Default false: the check
+     * delays every first lease by about 3 s and a lab has no stray hosts to detect.
+     */
+    pingCheck?: boolean;
     /** Default: dnsmasq offers the interface's own address as router and DNS. */
     router?: string;
     dns?: readonly string[];
@@ -68,15 +73,18 @@ export function dnsmasqArgv(
   ];
   const dns = options.dns === false ? undefined : (options.dns ?? {});
   argv.push(`--port=${dns ? (dns.port ?? 53) : 0}`);
+  // With no upstream, dnsmasq REFUSES any query it cannot answer (an AAAA for an A-only name
+  // too); --local makes it authoritative for the name, so the AAAA gets an empty answer.
   for (const [name, address] of Object.entries(dns?.records ?? {})) {
-    argv.push(`--address=/${name}/${address}`);
+    argv.push(`--host-record=${name},${address}`, `--local=/${name}/`);
   }
   if (options.dhcp) {
-    const { start, end, netmask, leaseTime, router, dns: servers } = options.dhcp;
+    const { start, end, netmask, leaseTime, router, dns: servers, pingCheck } = options.dhcp;
     argv.push(
       `--dhcp-range=${[start, end, ...(netmask ? [netmask] : []), leaseTime ?? "1h"].join(",")}`,
       "--dhcp-authoritative",
     );
+    if (!pingCheck) argv.push("--no-ping");
     if (router) argv.push(`--dhcp-option=option:router,${router}`);
     if (servers) argv.push(`--dhcp-option=option:dns-server,${servers.join(",")}`);
   }
