@@ -71,8 +71,12 @@ export async function listNamespaces(runner: CommandRunner): Promise<string[]> {
 }
 
 export interface SweepResult {
+  /** Leaked namespaces removed. */
   namespaces: string[];
+  /** Leaked temp dirs (names in the temp root) removed. */
   tempDirs: string[];
+  /** What could not be removed; the sweep goes on past each failure. */
+  errors: string[];
 }
 
 /**
@@ -83,13 +87,17 @@ export async function sweepLeakedLabs(
   runner: CommandRunner,
   tmpRoot: string = tmpdir(),
 ): Promise<SweepResult> {
-  const result: SweepResult = { namespaces: [], tempDirs: [] };
+  const result: SweepResult = { namespaces: [], tempDirs: [], errors: [] };
   for (const name of await listNamespaces(runner)) {
     const owner = namespaceOwnerPid(name);
     if (owner === undefined || processAlive(owner)) continue;
     // Two runs may sweep the same leak at once; removeNamespace tolerates the loser's "gone".
-    await removeNamespace(runner, name);
-    result.namespaces.push(name);
+    try {
+      await removeNamespace(runner, name);
+      result.namespaces.push(name);
+    } catch (error) {
+      result.errors.push(error instanceof Error ? error.message : String(error));
+    }
   }
   let entries: string[] = [];
   try {
@@ -100,8 +108,12 @@ export async function sweepLeakedLabs(
   for (const entry of entries) {
     const owner = tempDirOwnerPid(entry);
     if (owner === undefined || processAlive(owner)) continue;
-    await rm(join(tmpRoot, entry), { recursive: true, force: true });
-    result.tempDirs.push(entry);
+    try {
+      await rm(join(tmpRoot, entry), { recursive: true, force: true });
+      result.tempDirs.push(entry);
+    } catch (error) {
+      result.errors.push(error instanceof Error ? error.message : String(error));
+    }
   }
   return result;
 }

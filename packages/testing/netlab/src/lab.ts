@@ -80,7 +80,11 @@ export class Lab implements NamespaceOwner {
       options.runner ??
       createCommandRunner({ timeoutMs: 20_000, killGraceMs: 1_000, recentLines: 500 });
     const tmpRoot = options.tmpRoot ?? tmpdir();
-    if (options.sweepLeaks !== false) await sweepLeakedLabs(runner, tmpRoot);
+    if (options.sweepLeaks !== false) {
+      // Somebody else's leftovers must not fail this lab; say what is stuck and go on.
+      const swept = await sweepLeakedLabs(runner, tmpRoot);
+      for (const error of swept.errors) console.warn(`netlab: leak sweep: ${error}`);
+    }
     labSequence += 1;
     const dir = await mkdtemp(join(tmpRoot, tempDirPrefix(process.pid, name)));
     const lab = new Lab(name, labId(process.pid, labSequence), dir, runner);
