@@ -15,6 +15,19 @@ if (process.env[IPC_ENV] === "1" && typeof process.send !== "function") {
     connected = false;
     process.emit("disconnect");
   });
+  // Like Node's own IPC channel: it keeps the child alive only while someone listens for
+  // messages, so a child that just reports and finishes exits by itself.
+  const stdin = process.stdin as typeof process.stdin & { ref?(): void; unref?(): void };
+  const updateRef = () => {
+    if (process.listenerCount("message") > 0) stdin.ref?.();
+    else stdin.unref?.();
+  };
+  for (const event of ["newListener", "removeListener"] as const) {
+    process.on(event, (name: string | symbol) => {
+      if (name === "message") queueMicrotask(updateRef);
+    });
+  }
+  updateRef();
 
   const send = (message: unknown, ...rest: unknown[]): boolean => {
     const callback = rest.find((arg) => typeof arg === "function") as

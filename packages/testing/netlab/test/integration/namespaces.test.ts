@@ -1,4 +1,5 @@
 // Namespaces, veth pairs and bridges against the real kernel.
+import { writeFile } from "node:fs/promises";
 import { expect, it } from "vitest";
 import { describeIntegration, listNamespaces, useLab, waitFor } from "../../src/index.js";
 
@@ -105,5 +106,19 @@ describeIntegration("namespaces and links", { tools: ["busybox", "sysctl"] }, ()
     expect(await child.nextMessage()).toEqual({ type: "echo", value: 42 });
     expect(child.output).toContain("ordinary output is not a message");
     await child.stop();
+  });
+
+  it("runs a TypeScript child that lives far from any node_modules (tsx resolved by the lab)", async () => {
+    const ns = await lab().namespace("anywhere");
+    // As a test in another package would: the module is not under this package at all.
+    const module = lab().file("far-away", ".ts");
+    await writeFile(
+      module,
+      'const greeting: string = "typed"; process.send?.({ greeting, cwd: process.cwd() });\n',
+    );
+    const child = ns.spawnNode(module, { ipc: true });
+    expect(await child.nextMessage()).toEqual({ greeting: "typed", cwd: lab().dir });
+    // Like a forked child without "message" listeners, it ends when its work is done.
+    expect((await child.exited).exitCode).toBe(0);
   });
 });
