@@ -48,11 +48,23 @@ export function nodeArgv(modulePath: string | URL, options: SpawnNodeOptions): s
   ];
 }
 
+/**
+ * The repository's tsconfig that maps every workspace package name to its sources, so a child can
+ * `import "@vnet/core"` without a build (vitest's aliases do not reach child processes).
+ */
+const sourcesTsconfig = fileURLToPath(
+  new URL("../../../../tsconfig.sources.json", import.meta.url),
+);
+
 export function nodeStartOptions(options: SpawnNodeOptions, defaultCwd: string): StartOptions {
   return {
     stdin: options.ipc === true,
     cwd: options.cwd ?? defaultCwd,
-    env: { ...options.env, [IPC_ENV]: options.ipc ? "1" : "0" },
+    env: {
+      TSX_TSCONFIG_PATH: sourcesTsconfig,
+      ...options.env,
+      [IPC_ENV]: options.ipc ? "1" : "0",
+    },
   };
 }
 

@@ -100,8 +100,15 @@ describeIntegration("namespaces and links", { tools: ["busybox", "sysctl"] }, ()
       argv: string[];
       env: string;
       links: string[];
+      workspacePackage: boolean;
     }>();
-    expect(ready).toEqual({ type: "ready", argv: ["hello"], env: "hi", links: ["lo"] });
+    expect(ready).toEqual({
+      type: "ready",
+      argv: ["hello"],
+      env: "hi",
+      links: ["lo"],
+      workspacePackage: true,
+    });
     child.send({ type: "echo", value: 42 });
     expect(await child.nextMessage()).toEqual({ type: "echo", value: 42 });
     expect(child.output).toContain("ordinary output is not a message");
