@@ -303,6 +303,15 @@ export class TestHub extends EventEmitter<TestHubEvents> {
     return deployment;
   }
 
+  /**
+   * Runs one orchestrator pass now (it also runs after every join and every
+   * `orchestratorIntervalMs`): each eligible joined device is sent its deployment's `update`
+   * before this returns.
+   */
+  orchestrate(): void {
+    this.#orchestrate();
+  }
+
   /** Ends a deployment. */
   removeDeployment(id: number): void {
     this.#deployments.delete(id);
