@@ -153,23 +153,51 @@ describeIntegration("test-hub: Phoenix channels and the device topic", { tools: 
   });
 
   describe("device join rules", () => {
-    it("after join pushes keys, then extensions:get, then connecting code, in the server's order", async () => {
+    it("after join pushes keys, archive, extensions:get, connecting code, then the deployment's update", async () => {
       hub.addDevice({ identifier: "order-1", product: "acme", connectingCode: "IO.puts(:hi)" });
+      const firmware = hub.addFirmware({
+        data: "v9",
+        meta: {
+          uuid: "order-uuid",
+          product: "acme",
+          version: "9",
+          platform: "p",
+          architecture: "a",
+        },
+      });
+      const archive = {
+        size: 3,
+        uuid: "archive-uuid",
+        version: "1.0.0",
+        description: null,
+        platform: "rpi4",
+        architecture: "aarch64",
+        uploaded_at: "2026-08-22T10:00:00",
+        url: hub.firmware.serve("/archives/a.tar", "abc").url,
+      };
+      hub.deploy({ product: "acme", firmware, archive, connectingCode: "Deploy.code()" });
       const { driver } = await joined(
         "order-1",
         joinPayload({ fwup_public_keys: "on_connect", archive_public_keys: "on_connect" }),
       );
-      const scripts = await driver.waitFor((frame) => frame[3] === "scripts/run");
+      await driver.waitFor((frame) => frame[3] === "update");
       const pushes = driver.frames.filter((frame) => frame[3] !== "phx_reply");
       expect(pushes.map((frame) => [frame[0], frame[1], frame[3]])).toEqual([
         [null, null, "fwup_public_keys"],
         [null, null, "archive_public_keys"],
+        [null, null, "archive"],
         [null, null, "extensions:get"],
         ["1", null, "scripts/run"],
+        [null, null, "update"],
       ]);
       expect(pushes[0]![4]).toEqual({ keys: ["PUBKEY1=", "PUBKEY2="] });
-      expect(pushes[2]![4]).toEqual({});
-      expect(scripts[4]).toEqual({ text: "IO.puts(:hi)", ref: "connecting_code" });
+      expect(pushes[2]![4]).toEqual(archive);
+      expect(pushes[3]![4]).toEqual({});
+      expect(pushes[4]![4]).toEqual({
+        text: "Deploy.code()\nIO.puts(:hi)",
+        ref: "connecting_code",
+      });
+      expect(pushes[5]![4]).toMatchObject({ firmware_meta: { uuid: "order-uuid" } });
       await driver.close();
     });
 
