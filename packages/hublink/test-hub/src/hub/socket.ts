@@ -15,6 +15,7 @@
 //   server; Bandit closes with 1011, lib/bandit/websocket/connection.ex `handle_error/3`);
 // - no inbound frame for the idle timeout closes with 1002 (Bandit `handle_timeout/2`).
 
+import { performance } from "node:perf_hooks";
 import type { WebSocket } from "ws";
 import {
   decodeBinaryFrame,
@@ -103,6 +104,7 @@ export class DeviceSocket {
   readonly #host: SocketHost;
   readonly #options: DeviceSocketOptions;
   #idleTimer: NodeJS.Timeout | undefined;
+  #lastInboundMs = 0;
 
   constructor(ws: WebSocket, host: SocketHost, options: DeviceSocketOptions) {
     this.id = options.id;
@@ -147,12 +149,18 @@ export class DeviceSocket {
     return this.#ws.extensions.includes("permessage-deflate");
   }
 
+  /** Notes inbound activity; one timer re-arms itself rather than one timer per frame. */
   #touch(): void {
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(
-      () => this.close(1002, "idle_timeout"),
-      this.#options.idleTimeoutMs,
-    );
+    this.#lastInboundMs = performance.now();
+    if (this.#idleTimer === undefined) this.#armIdleTimer(this.#options.idleTimeoutMs);
+  }
+
+  #armIdleTimer(delayMs: number): void {
+    this.#idleTimer = setTimeout(() => {
+      const silentMs = performance.now() - this.#lastInboundMs;
+      if (silentMs >= this.#options.idleTimeoutMs) this.close(1002, "idle_timeout");
+      else this.#armIdleTimer(this.#options.idleTimeoutMs - silentMs);
+    }, delayMs);
     this.#idleTimer.unref?.();
   }
 

@@ -1023,7 +1023,7 @@ export class TestHub extends EventEmitter<TestHubEvents> {
       allowedExtensions: (device) => this.#registry.allowedExtensions(device),
       recordUpdateStatus: (device, record) => {
         device.updateStatuses.push(record);
-        this.emit("updateStatus", device.identifier, structuredClone(record));
+        this.emit("updateStatus", device.identifier, { ...record });
       },
       scriptResult: (device, ref, output) => {
         const pending = this.#scripts.get(ref);
