@@ -19,32 +19,55 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { DeviceError, ValidationError } from "@runtime/errors";
 import { EventEmitter } from "eventemitter3";
 import { type FirmwareChecksums, firmwareChecksums } from "../update-payload.js";
 import { contentRange, decideRange, unsatisfiedContentRange } from "./range.js";
 
-/** One injected misbehaviour, applied to one matching request (or `times` of them). */
+/**
+ * One injected misbehaviour. Several can be injected together for one request (e.g. a throttle and
+ * a disconnect). Byte counts are relative to the start of the response body.
+ */
 export type HttpFault =
   /** Answer with this status (and optional body) instead of the file: 404, 416, 500, 503… */
   | { type: "status"; status: number; body?: string; headers?: Record<string, string> }
   /** Redirect (default 302) to `location`, absolute or a path on this server. */
   | { type: "redirect"; location: string; status?: 301 | 302 | 303 | 307 | 308 }
+  /** Accept the request and never answer (until the client gives up or the server stops). */
+  | { type: "hang" }
+  /** Close the connection without answering. */
+  | { type: "destroy" }
+  /** Wait before sending the status line and headers. */
+  | { type: "delay"; durationMs: number }
   /**
    * Send the headers and `afterBytes` bytes of the body, then nothing for `durationMs` (then carry
    * on). Without `durationMs` the response hangs until the client gives up or the server stops.
    */
   | { type: "stall"; afterBytes?: number; durationMs?: number }
-  /** Send the headers and `afterBytes` body bytes, then close the connection (length mismatch). */
-  | { type: "disconnect"; afterBytes?: number }
-  /** Wait before sending the status line and headers. */
-  | { type: "delay"; durationMs: number }
+  /**
+   * Send the headers and `afterBytes` body bytes, then close the connection: a body shorter than
+   * its `content-length`. `reset` closes with a TCP RST instead of a FIN.
+   */
+  | { type: "disconnect"; afterBytes?: number; reset?: boolean }
   /** Answer 200 with the whole file even when a Range was asked for (a non-conforming server). */
   | { type: "ignoreRange" }
+  /** Honour Range even when If-Range names another version (a broken server). */
+  | { type: "ignoreIfRange" }
+  /** Serve at most `bytes` of the requested range, as a correct, shorter 206. */
+  | { type: "shortRange"; bytes: number }
+  /** Frame the body `chunked` or by closing the connection (`close`), without `content-length`. */
+  | { type: "framing"; framing: "chunked" | "close" }
+  /** Announce this `content-length`; when larger than the body, the connection closes after it. */
+  | { type: "declareLength"; length: number }
+  /** Send `count` bytes of garbage (0xEE) after the real body. */
+  | { type: "extraBytes"; count: number }
   /** Send the body at about this many bytes per second. */
   | { type: "throttle"; bytesPerSecond: number }
-  /** Send the body chunked, without `content-length`. */
-  | { type: "omitContentLength" };
+  /** Send this entity tag for this response (`null`: none). */
+  | { type: "etag"; etag: string | null }
+  /** Send this `content-range` on a 206 instead of the true one. */
+  | { type: "contentRange"; value: string };
 
 export interface FaultOptions {
   /** How many matching requests it applies to. Default 1; `Infinity` for all. */
@@ -67,8 +90,15 @@ export interface FirmwareRequest {
   /** `x-retry-number` (NervesHubLink sends it on every attempt, 0 first). */
   retryNumber: string | undefined;
   userAgent: string | undefined;
-  /** The fault applied, if any. */
-  fault: HttpFault | undefined;
+  /** `if-range`. */
+  ifRange: string | undefined;
+  /** The faults applied (empty: served honestly). */
+  faults: HttpFault[];
+  /** Which TCP connection carried it (1, 2, …): a new number is a new connection. */
+  connection: number;
+  remotePort: number | undefined;
+  /** Common name of the client certificate, over TLS with `requestCert`. */
+  clientCertificate: string | undefined;
   status: number | undefined;
   /** Response headers sent. */
   responseHeaders: Record<string, string>;
@@ -86,8 +116,10 @@ export interface ServedFile extends FirmwareChecksums {
   path: string;
   /** Absolute URL. */
   url: string;
-  /** Strong entity tag (quoted), used for `If-Range`. */
-  etag: string;
+  /** Strong entity tag (quoted) used for `If-Range`, or `null` when none is sent. */
+  etag: string | null;
+  /** `last-modified` sent (also accepted as an `If-Range` validator), or `null`. */
+  lastModified: string | null;
   data: Uint8Array;
 }
 
@@ -96,8 +128,13 @@ export interface FirmwareServerOptions {
   host?: string;
   /** Default 0 (the OS picks one). */
   port?: number;
-  /** Serve HTTPS with this key and certificate (PEM). */
-  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
+  /** Serve HTTPS with this key and certificate (PEM); `ca` + `requestCert` ask for a client one. */
+  tls?: {
+    key: string | Buffer;
+    cert: string | Buffer;
+    ca?: string | Buffer;
+    requestCert?: boolean;
+  };
   /**
    * `accept-ranges` sent with every file response: `bytes` (default), `none`, or `false` to
    * omit it (NervesHubLink logs an error for the last two).
@@ -115,7 +152,7 @@ export interface FirmwareServerEvents {
 }
 
 interface QueuedFault {
-  fault: HttpFault;
+  faults: HttpFault[];
   remaining: number;
   when: ((request: FirmwareRequest) => boolean) | undefined;
 }
@@ -131,6 +168,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener("abort", done, { once: true });
   });
+}
+
+function clientCommonName(socket: Socket): string | undefined {
+  const tlsSocket = socket as TLSSocket;
+  if (typeof tlsSocket.getPeerCertificate !== "function") return undefined;
+  const subject = tlsSocket.getPeerCertificate()?.subject as { CN?: string } | undefined;
+  return subject?.CN;
 }
 
 function lowerCaseHeaders(request: IncomingMessage): Record<string, string> {
@@ -164,24 +208,45 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
   readonly #scheme: "http" | "https";
   #nextId = 1;
   #origin = "";
+  #connections = 0;
+  readonly #connectionIds = new WeakMap<Socket, number>();
 
   private constructor(options: FirmwareServerOptions) {
     super();
     this.#options = options;
     this.#scheme = options.tls ? "https" : "http";
     const handler = (request: IncomingMessage, response: ServerResponse) => {
-      void this.#handle(request, response);
+      this.#handle(request, response).catch(() => response.socket?.destroy());
     };
-    this.#server = options.tls
+    const tls = options.tls;
+    this.#server = tls
       ? createHttpsServer(
-          { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca },
+          {
+            key: tls.key,
+            cert: tls.cert,
+            ...(tls.ca ? { ca: tls.ca } : {}),
+            requestCert: tls.requestCert ?? false,
+            rejectUnauthorized: tls.requestCert ?? false,
+          },
           handler,
         )
       : createHttpServer(handler);
-    this.#server.on("connection", (socket: Socket) => {
+    this.#server.on(tls ? "secureConnection" : "connection", (socket: Socket) => {
+      this.#connections += 1;
+      this.#connectionIds.set(socket, this.#connections);
       this.#sockets.add(socket);
       socket.once("close", () => this.#sockets.delete(socket));
     });
+  }
+
+  /** TCP connections accepted so far. */
+  get connectionsOpened(): number {
+    return this.#connections;
+  }
+
+  /** Connections open now. */
+  get openConnections(): number {
+    return this.#sockets.size;
   }
 
   /** Starts a server; resolves once it listens. */
@@ -219,8 +284,15 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
     return new URL(path, this.#origin).toString();
   }
 
-  /** Serves `data` at `path` (replacing what was there). */
-  serve(path: string, data: Uint8Array | string): ServedFile {
+  /**
+   * Serves `data` at `path`, replacing what was there ("the file changed": a new entity tag).
+   * `etag: null` / `lastModified` set the validators sent (default: a strong tag from the content).
+   */
+  serve(
+    path: string,
+    data: Uint8Array | string,
+    options: { etag?: string | null; lastModified?: string | null } = {},
+  ): ServedFile {
     if (!path.startsWith("/")) {
       throw new ValidationError({ path: "path", value: path, reason: "must start with /" });
     }
@@ -230,7 +302,11 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
       ...checksums,
       path,
       url: this.url(path),
-      etag: `"${createHash("sha256").update(bytes).digest("hex").slice(0, 32)}"`,
+      etag:
+        options.etag === undefined
+          ? `"${createHash("sha256").update(bytes).digest("hex").slice(0, 32)}"`
+          : options.etag,
+      lastModified: options.lastModified ?? null,
       data: bytes,
     };
     this.#files.set(path, file);
@@ -240,6 +316,11 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
   /** Serves the contents of a file on disk at `path`. */
   async serveFile(path: string, filePath: string): Promise<ServedFile> {
     return this.serve(path, new Uint8Array(await readFile(filePath)));
+  }
+
+  /** The Range header of every request to `path`, in order (`-` for none). */
+  ranges(path: string): string[] {
+    return this.requests(path).map((request) => request.range ?? "-");
   }
 
   /** Stops serving `path` (requests get 404). */
@@ -253,12 +334,13 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
   }
 
   /**
-   * Queues a fault for requests to `path`. Faults for a path apply in the order injected; each
-   * applies to `times` matching requests (default 1).
+   * Queues faults for requests to `path`: one entry (a fault, or several applied together) per
+   * matching request, `times` times (default 1), in the order injected.
    */
-  inject(path: string, fault: HttpFault, options: FaultOptions = {}): void {
+  inject(path: string, fault: HttpFault | HttpFault[], options: FaultOptions = {}): void {
     const queue = this.#faults.get(path) ?? [];
-    queue.push({ fault, remaining: options.times ?? 1, when: options.when });
+    const faults = Array.isArray(fault) ? fault : [fault];
+    queue.push({ faults, remaining: options.times ?? 1, when: options.when });
     this.#faults.set(path, queue);
   }
 
@@ -321,22 +403,23 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
     await closed;
   }
 
-  #takeFault(request: FirmwareRequest): HttpFault | undefined {
+  #takeFaults(request: FirmwareRequest): HttpFault[] {
     const queue = this.#faults.get(request.path);
-    if (!queue) return undefined;
+    if (!queue) return [];
     const index = queue.findIndex(
       (entry) => entry.remaining > 0 && (entry.when?.(request) ?? true),
     );
-    if (index === -1) return undefined;
+    if (index === -1) return [];
     const entry = queue[index]!;
     entry.remaining -= 1;
     if (entry.remaining <= 0) queue.splice(index, 1);
-    return entry.fault;
+    return entry.faults;
   }
 
   async #handle(incoming: IncomingMessage, response: ServerResponse): Promise<void> {
     const target = new URL(incoming.url ?? "/", "http://placeholder");
     const headers = lowerCaseHeaders(incoming);
+    const socket = incoming.socket;
     const request: FirmwareRequest = {
       id: this.#nextId++,
       method: incoming.method ?? "GET",
@@ -344,9 +427,13 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
       query: target.search.replace(/^\?/, ""),
       headers,
       range: headers["range"],
+      ifRange: headers["if-range"],
       retryNumber: headers["x-retry-number"],
       userAgent: headers["user-agent"],
-      fault: undefined,
+      faults: [],
+      connection: this.#connectionIds.get(socket) ?? 0,
+      remotePort: socket.remotePort,
+      clientCertificate: clientCommonName(socket),
       status: undefined,
       responseHeaders: {},
       bytesSent: 0,
@@ -362,27 +449,40 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
       this.emit("response", request);
     };
     response.once("close", () => finish(response.writableFinished ? "complete" : "aborted"));
+    const faults = this.#takeFaults(request);
+    request.faults = faults;
     this.emit("request", request);
-    request.fault = this.#takeFault(request);
-    const fault = request.fault;
+    const fault = <T extends HttpFault["type"]>(type: T) =>
+      faults.find(
+        (candidate): candidate is Extract<HttpFault, { type: T }> => candidate.type === type,
+      );
     const writeHead = (status: number, responseHeaders: Record<string, string>) => {
       request.status = status;
       request.responseHeaders = responseHeaders;
       response.writeHead(status, responseHeaders);
     };
 
-    if (fault?.type === "delay") await sleep(fault.durationMs, this.#stopping.signal);
-    if (fault?.type === "status") {
-      const body = fault.body ?? "";
-      writeHead(fault.status, {
+    if (fault("hang")) return;
+    if (fault("destroy")) {
+      finish("disconnected");
+      socket.destroy();
+      return;
+    }
+    const delay = fault("delay");
+    if (delay) await sleep(delay.durationMs, this.#stopping.signal);
+    const status = fault("status");
+    if (status) {
+      const body = status.body ?? "";
+      writeHead(status.status, {
         "content-length": String(Buffer.byteLength(body)),
-        ...fault.headers,
+        ...status.headers,
       });
       response.end(body);
       return;
     }
-    if (fault?.type === "redirect") {
-      writeHead(fault.status ?? 302, { location: fault.location, "content-length": "0" });
+    const redirect = fault("redirect");
+    if (redirect) {
+      writeHead(redirect.status ?? 302, { location: redirect.location, "content-length": "0" });
       response.end();
       return;
     }
@@ -400,21 +500,24 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
 
     const size = file.data.length;
     const acceptRanges = this.#options.acceptRanges ?? "bytes";
-    const common: Record<string, string> = {
-      "content-type": "application/octet-stream",
-      etag: file.etag,
-    };
+    const etagFault = fault("etag");
+    const etag = etagFault ? etagFault.etag : file.etag;
+    const common: Record<string, string> = { "content-type": "application/octet-stream" };
+    if (etag !== null) common["etag"] = etag;
+    if (file.lastModified !== null) common["last-modified"] = file.lastModified;
     if (acceptRanges !== false) common["accept-ranges"] = acceptRanges;
-    // If-Range with a different validator means "send me the whole thing" (RFC 9110 §13.1.5).
-    const ifRange = headers["if-range"];
-    const rangeHeader =
-      fault?.type === "ignoreRange" || (ifRange !== undefined && ifRange !== file.etag)
-        ? undefined
-        : request.range;
+    // If-Range naming another version means "send me the whole thing" (RFC 9110 §13.1.5).
+    const ifRange = request.ifRange;
+    const validatorMatches =
+      ifRange === undefined ||
+      fault("ignoreIfRange") !== undefined ||
+      (etag !== null && ifRange === etag) ||
+      (file.lastModified !== null && ifRange === file.lastModified);
+    const rangeHeader = fault("ignoreRange") || !validatorMatches ? undefined : request.range;
     const decision = decideRange(rangeHeader, size);
     let start = 0;
     let end = size - 1;
-    let status = 200;
+    let code = 200;
     if (decision.kind === "unsatisfiable") {
       writeHead(416, {
         ...common,
@@ -427,37 +530,62 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
     if (decision.kind === "range") {
       start = decision.start;
       end = decision.end;
-      status = 206;
-      common["content-range"] = contentRange(start, end, size);
+      const short = fault("shortRange");
+      if (short) end = Math.min(end, start + Math.max(1, short.bytes) - 1);
+      code = 206;
+      common["content-range"] = fault("contentRange")?.value ?? contentRange(start, end, size);
     }
-    const length = end - start + 1;
-    if (fault?.type !== "omitContentLength") common["content-length"] = String(length);
-    writeHead(status, common);
+    let body = file.data.subarray(start, end + 1);
+    const framing = fault("framing")?.framing;
+    const declared = fault("declareLength")?.length;
+    if (framing === undefined) common["content-length"] = String(declared ?? body.length);
+    if (framing === "close") {
+      response.useChunkedEncodingByDefault = false;
+      common["connection"] = "close";
+    }
+    const extra = fault("extraBytes");
+    if (extra) body = Buffer.concat([body, Buffer.alloc(extra.count, 0xee)]);
+    writeHead(code, common);
     if (request.method === "HEAD") {
       response.end();
       return;
     }
-    await this.#sendBody(response, request, file.data.subarray(start, end + 1), fault, finish);
+    await this.#sendBody(response, request, body, faults, finish);
+    if (request.outcome !== "pending" || response.destroyed) return;
+    if (framing === "close" || (declared !== undefined && declared > body.length)) {
+      // The length was never (or wrongly) announced: the close is the end of the body.
+      await new Promise<void>((resolve) => response.write("", () => resolve()));
+      finish(framing === "close" ? "complete" : "disconnected");
+      socket.end();
+      return;
+    }
+    response.end();
   }
 
   async #sendBody(
     response: ServerResponse,
     request: FirmwareRequest,
     body: Uint8Array,
-    fault: HttpFault | undefined,
+    faults: HttpFault[],
     finish: (outcome: FirmwareRequest["outcome"]) => void,
   ): Promise<void> {
     const chunkSize = this.#options.chunkSize ?? 65_536;
     const signal = this.#stopping.signal;
-    const cutAt =
-      fault?.type === "stall" || fault?.type === "disconnect"
-        ? Math.min(fault.afterBytes ?? 0, body.length)
-        : body.length;
+    const stall = faults.find(
+      (f): f is Extract<HttpFault, { type: "stall" }> => f.type === "stall",
+    );
+    const cut = faults.find(
+      (f): f is Extract<HttpFault, { type: "disconnect" }> => f.type === "disconnect",
+    );
+    const throttle = faults.find(
+      (f): f is Extract<HttpFault, { type: "throttle" }> => f.type === "throttle",
+    );
+    const stopAt = cut ? Math.min(cut.afterBytes ?? 0, body.length) : body.length;
     let offset = 0;
     const writeUpTo = async (limit: number) => {
       while (offset < limit && !response.destroyed && !signal.aborted) {
         let size = Math.min(chunkSize, limit - offset);
-        if (fault?.type === "throttle") size = Math.max(1, Math.min(size, fault.bytesPerSecond));
+        if (throttle) size = Math.max(1, Math.min(size, Math.floor(throttle.bytesPerSecond / 20)));
         const chunk = body.subarray(offset, offset + size);
         offset += size;
         request.bytesSent += size;
@@ -473,21 +601,12 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
             response.once("close", done);
           });
         }
-        if (fault?.type === "throttle") await sleep((size / fault.bytesPerSecond) * 1000, signal);
+        if (throttle) await sleep((size / throttle.bytesPerSecond) * 1000, signal);
       }
     };
-    await writeUpTo(cutAt);
-    if (fault?.type === "disconnect") {
-      // Let the bytes already written reach the client before the connection goes.
-      await new Promise<void>(
-        (resolve) => response.socket?.write("", () => resolve()) ?? resolve(),
-      );
-      finish("disconnected");
-      response.socket?.destroy();
-      return;
-    }
-    if (fault?.type === "stall") {
-      if (fault.durationMs === undefined) {
+    if (stall) {
+      await writeUpTo(Math.min(stall.afterBytes ?? 0, stopAt));
+      if (stall.durationMs === undefined) {
         // Hang until the client gives up or the server stops.
         await new Promise<void>((resolve) => {
           if (response.destroyed || signal.aborted) return resolve();
@@ -496,9 +615,19 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
         });
         return;
       }
-      await sleep(fault.durationMs, signal);
+      await sleep(stall.durationMs, signal);
     }
-    await writeUpTo(body.length);
-    if (!response.destroyed) response.end();
+    await writeUpTo(stopAt);
+    if (cut && !response.destroyed) {
+      const socket = response.socket;
+      finish("disconnected");
+      if (cut.reset) {
+        socket?.resetAndDestroy();
+      } else {
+        // Let the bytes already written reach the client, then FIN.
+        await new Promise<void>((resolve) => response.write("", () => resolve()));
+        socket?.end();
+      }
+    }
   }
 }

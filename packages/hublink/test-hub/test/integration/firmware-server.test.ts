@@ -95,7 +95,7 @@ describeIntegration("test-hub: firmware HTTP server", { tools: [] }, () => {
     });
 
     it("sends the whole file when If-Range names another version", async () => {
-      expect((await get("/fw/app.fw", { range: "bytes=10-", "if-range": file.etag })).status).toBe(
+      expect((await get("/fw/app.fw", { range: "bytes=10-", "if-range": file.etag! })).status).toBe(
         206,
       );
       expect((await get("/fw/app.fw", { range: "bytes=10-", "if-range": '"old"' })).status).toBe(
@@ -139,7 +139,7 @@ describeIntegration("test-hub: firmware HTTP server", { tools: [] }, () => {
       expect(logged).toMatchObject({
         outcome: "disconnected",
         bytesSent: 70_000,
-        fault: { type: "disconnect" },
+        faults: [{ type: "disconnect", afterBytes: 70_000 }],
       });
     });
 
@@ -184,7 +184,7 @@ describeIntegration("test-hub: firmware HTTP server", { tools: [] }, () => {
       });
       await aborted;
       const logged = await server.waitForRequest(
-        (entry) => entry.fault?.type === "stall" && entry.bytesSent === 10,
+        (entry) => entry.faults[0]?.type === "stall" && entry.bytesSent === 10,
       );
       expect(logged.outcome).toBe("aborted");
     });
@@ -196,8 +196,8 @@ describeIntegration("test-hub: firmware HTTP server", { tools: [] }, () => {
       expect(answer.body.length).toBe(300_000);
     });
 
-    it("omitContentLength sends chunked; throttle slows; faults can be conditional", async () => {
-      server.inject("/fw/app.fw", { type: "omitContentLength" });
+    it("chunked framing has no content-length; throttle slows; faults can be conditional", async () => {
+      server.inject("/fw/app.fw", { type: "framing", framing: "chunked" });
       const chunked = await get("/fw/app.fw");
       expect(chunked.headers["content-length"]).toBeUndefined();
       expect(chunked.headers["transfer-encoding"]).toBe("chunked");
@@ -208,6 +208,97 @@ describeIntegration("test-hub: firmware HTTP server", { tools: [] }, () => {
       );
       expect((await get("/fw/app.fw", { "x-retry-number": "1" })).status).toBe(200);
       expect((await get("/fw/app.fw", { "x-retry-number": "2" })).status).toBe(404);
+    });
+  });
+
+  describe("more faults (the downloader's scenarios)", () => {
+    it("hang never answers; destroy closes without answering", async () => {
+      server.inject("/fw/app.fw", { type: "destroy" });
+      expect((await get("/fw/app.fw")).error).toBeDefined();
+      server.inject("/fw/app.fw", { type: "hang" });
+      const answer = await new Promise<string>((resolve) => {
+        const request = httpRequest(`${server.origin}/fw/app.fw`, () => resolve("answered"));
+        request.on("error", () => resolve("gave up"));
+        server
+          .waitForRequest((entry) => entry.faults[0]?.type === "hang", { finished: false })
+          .then(() => request.destroy());
+        request.end();
+      });
+      expect(answer).toBe("gave up");
+    });
+
+    it("disconnect with reset ends the connection with an RST", async () => {
+      server.inject("/fw/app.fw", { type: "disconnect", afterBytes: 1000, reset: true });
+      const answer = await get("/fw/app.fw");
+      expect(answer.error).toBeDefined();
+      expect(server.requests("/fw/app.fw").at(-1)).toMatchObject({
+        outcome: "disconnected",
+        bytesSent: 1000,
+      });
+    });
+
+    it("shortRange answers a correct but shorter 206", async () => {
+      server.inject("/fw/app.fw", { type: "shortRange", bytes: 100 });
+      const answer = await get("/fw/app.fw", { range: "bytes=1000-" });
+      expect(answer.status).toBe(206);
+      expect(answer.headers["content-range"]).toBe("bytes 1000-1099/300000");
+      expect(answer.body.equals(slice(1000, 1099))).toBe(true);
+    });
+
+    it("close framing ends the body by closing; extraBytes adds garbage; declareLength lies", async () => {
+      server.inject("/fw/app.fw", { type: "framing", framing: "close" });
+      const closed = await get("/fw/app.fw");
+      expect(closed.headers["content-length"]).toBeUndefined();
+      expect(closed.headers["transfer-encoding"]).toBeUndefined();
+      expect(closed.body.equals(Buffer.from(DATA))).toBe(true);
+      server.inject("/fw/app.fw", [
+        { type: "extraBytes", count: 5 },
+        { type: "framing", framing: "close" },
+      ]);
+      const extra = await get("/fw/app.fw", { range: "bytes=299990-" });
+      expect(
+        extra.body.equals(Buffer.concat([slice(299_990, 299_999), Buffer.alloc(5, 0xee)])),
+      ).toBe(true);
+      server.inject("/fw/app.fw", { type: "declareLength", length: 400_000 });
+      const short = await get("/fw/app.fw");
+      expect(short.headers["content-length"]).toBe("400000");
+      expect(short.body.length).toBe(300_000);
+      expect(short.error).toBeDefined();
+    });
+
+    it("entity tags: none, overridden, Last-Modified as If-Range, ignoreIfRange", async () => {
+      server.serve("/fw/plain.fw", DATA, {
+        etag: null,
+        lastModified: "Mon, 23 Nov 2026 10:00:00 GMT",
+      });
+      const plain = await get("/fw/plain.fw", {
+        range: "bytes=5-",
+        "if-range": "Mon, 23 Nov 2026 10:00:00 GMT",
+      });
+      expect(plain.status).toBe(206);
+      expect(plain.headers["etag"]).toBeUndefined();
+      server.inject("/fw/app.fw", { type: "etag", etag: '"v2"' });
+      expect((await get("/fw/app.fw")).headers["etag"]).toBe('"v2"');
+      server.inject("/fw/app.fw", { type: "ignoreIfRange" });
+      expect((await get("/fw/app.fw", { range: "bytes=5-", "if-range": '"old"' })).status).toBe(
+        206,
+      );
+    });
+
+    it("contentRange lies about the range it sends", async () => {
+      server.inject("/fw/app.fw", { type: "contentRange", value: "bytes 0-9/300000" });
+      const answer = await get("/fw/app.fw", { range: "bytes=50-59" });
+      expect(answer.headers["content-range"]).toBe("bytes 0-9/300000");
+      expect(answer.body.equals(slice(50, 59))).toBe(true);
+    });
+
+    it("numbers connections, so a test can tell a retry used a new one", async () => {
+      await get("/fw/app.fw", { connection: "close" });
+      await get("/fw/app.fw", { connection: "close" });
+      const [first, second] = server.requests("/fw/app.fw").slice(-2);
+      expect(second!.connection).toBe(first!.connection + 1);
+      expect(server.connectionsOpened).toBe(second!.connection);
+      expect(server.ranges("/fw/app.fw").at(-1)).toBe("-");
     });
   });
 

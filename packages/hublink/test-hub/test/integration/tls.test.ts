@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeIntegration } from "@testing/netlab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestPki, TestHub, type TestPki } from "../../src/index.js";
+import { createTestPki, FirmwareServer, TestHub, type TestPki } from "../../src/index.js";
 import { attemptUpgrade, Driver, joinPayload } from "../support/driver.js";
 import { signHeaders } from "../support/nh1-sign.js";
 
@@ -182,6 +182,35 @@ describeIntegration("test-hub: client-certificate TLS", { tools: ["openssl"] }, 
         expect(await negotiated(modern.port)).toBe("TLSv1.3");
       } finally {
         await modern.stop();
+      }
+    });
+  });
+
+  describe("firmware over HTTPS", () => {
+    it("serves with the server certificate and records a client certificate's CN", async () => {
+      const { request } = await import("node:https");
+      const server = await FirmwareServer.start({
+        tls: { key: pki.server.key, cert: pki.server.cert, ca: pki.signer.cert, requestCert: true },
+      });
+      try {
+        const file = server.serve("/fw/secure.fw", "secure bytes");
+        const body = await new Promise<string>((resolve, reject) => {
+          request(file.url, tlsOptions("cert-known"), (response) => {
+            const chunks: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => chunks.push(chunk));
+            response.on("end", () => resolve(Buffer.concat(chunks).toString()));
+          })
+            .on("error", reject)
+            .end();
+        });
+        expect(body).toBe("secure bytes");
+        expect(file.url).toMatch(/^https:/);
+        expect(server.requests()[0]).toMatchObject({
+          clientCertificate: "cert-known",
+          status: 200,
+        });
+      } finally {
+        await server.stop();
       }
     });
   });
