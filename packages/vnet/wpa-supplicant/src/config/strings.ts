@@ -79,7 +79,7 @@ export function decodePrintfEscapes(text: string): Uint8Array {
  */
 export function decodeConfigString(text: string): Uint8Array | undefined {
   if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) {
-    return Buffer.from(text.slice(1, -1), "utf8");
+    return Uint8Array.from(Buffer.from(text.slice(1, -1), "utf8"));
   }
   if (text.length >= 3 && text.startsWith('P"') && text.endsWith('"')) {
     return decodePrintfEscapes(text.slice(2, -1));

@@ -1,4 +1,3 @@
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import { type CommandRunner, createCommandRunner } from "@runtime/command";
 import { EventEmitter } from "eventemitter3";
@@ -86,14 +85,6 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function socketInode(path: string): number | undefined {
-  try {
-    return statSync(path).ino;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Creates the transport for a choice; `auto` falls back to wpa_cli when the addon is missing. */
 export async function createTransport(
   choice: TransportChoice,
@@ -129,7 +120,7 @@ export class WpaControl extends EventEmitter<WpaControlEvents> {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private readonly closing = new AbortController();
   private reconnecting: Promise<void> | undefined;
-  private connectedInode: number | undefined;
+  private connectedIdentity: string | undefined;
   private terminated = false;
   private transportValue!: ControlTransport;
 
@@ -244,7 +235,7 @@ export class WpaControl extends EventEmitter<WpaControlEvents> {
         this.transportValue.attach(signal),
       );
     }
-    this.connectedInode = socketInode(this.socketPath);
+    this.connectedIdentity = this.transportValue.daemonIdentity?.();
     this.terminated = false;
   }
 
@@ -356,10 +347,14 @@ export class WpaControl extends EventEmitter<WpaControlEvents> {
       if (this.stateValue !== "disconnected") return;
       waitMs = Math.min(waitMs * 2, this.options.reconnect.maxDelayMs);
       // After TERMINATING the old daemon may still answer for a moment: wait for a new socket.
-      const inode = socketInode(this.socketPath);
-      if (inode === undefined) sawSocketGone = true;
-      if (this.terminated && !sawSocketGone && inode === this.connectedInode) continue;
-      if (inode === undefined) continue;
+      if (this.transportValue.daemonIdentity) {
+        const identity = this.transportValue.daemonIdentity();
+        if (identity === undefined) {
+          sawSocketGone = true;
+          continue;
+        }
+        if (this.terminated && !sawSocketGone && identity === this.connectedIdentity) continue;
+      }
       const connected = await this.exclusive(async () => {
         if (this.stateValue !== "disconnected") return false;
         try {

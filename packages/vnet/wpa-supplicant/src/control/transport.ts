@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import type { CommandRunner } from "@runtime/command";
 
 /** What a transport tells the client about, outside of request/response. */
@@ -41,6 +42,22 @@ export interface ControlTransport {
   attach(signal: AbortSignal): Promise<void>;
   /** Ends the session and removes everything the transport created (sockets, processes). */
   close(): Promise<void>;
+  /**
+   * Optional: something that changes when the daemon is replaced (the socket's inode), or
+   * undefined while no daemon socket exists. Lets the client skip hopeless reconnect attempts and
+   * not mistake a terminating daemon for its successor.
+   */
+  daemonIdentity?(): string | undefined;
+}
+
+/** The identity of a daemon's socket file: device and inode, or undefined when it is absent. */
+export function socketIdentity(path: string): string | undefined {
+  try {
+    const stats = statSync(path);
+    return `${stats.dev}:${stats.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Builds a transport for a client; pass one as the `transport` option to plug in your own. */

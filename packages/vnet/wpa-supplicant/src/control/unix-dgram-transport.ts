@@ -5,7 +5,7 @@ import { constants } from "node:os";
 import { join } from "node:path";
 import { WpaControlError } from "./errors.js";
 import { isEventMessage, redactCommand } from "./protocol.js";
-import type { ControlTransport, TransportContext } from "./transport.js";
+import { type ControlTransport, socketIdentity, type TransportContext } from "./transport.js";
 
 /** The part of the `unix-dgram` module this transport uses. */
 interface UnixDgramSocket {
@@ -228,6 +228,10 @@ export class UnixDgramTransport implements ControlTransport {
 
   attach(signal: AbortSignal): Promise<void> {
     return this.attachNow(signal);
+  }
+
+  daemonIdentity(): string | undefined {
+    return socketIdentity(this.context.socketPath);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import type { RunningProcess } from "@runtime/command";
 import { CommandError } from "@runtime/command";
 import { WpaControlError } from "./errors.js";
 import { carriesSecret, redactCommand } from "./protocol.js";
-import type { ControlTransport, TransportContext } from "./transport.js";
+import { type ControlTransport, socketIdentity, type TransportContext } from "./transport.js";
 
 /** Terminal control sequences (`ESC [ K`); built from a string so no control character is in a regex literal. */
 const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;]*[A-Za-z]`, "g");
@@ -31,6 +31,8 @@ export class WpaCliMonitorParser {
   private buffer = "";
   private sawInteractive = false;
   private attachedAnnounced = false;
+  /** After "Could not connect" or a loss, only "re-established" means attached. */
+  private sawUnreachable = false;
 
   push(chunk: string): MonitorSignal[] {
     this.buffer += chunk;
@@ -43,14 +45,19 @@ export class WpaCliMonitorParser {
       newline = this.buffer.indexOf("\n");
     }
     // The prompt after the banner has no newline of its own.
-    if (this.sawInteractive && !this.attachedAnnounced && this.buffer.startsWith("> ")) {
-      this.attachedAnnounced = true;
-      signals.push({ type: "attached" });
-    }
+    this.promptSeen(this.buffer, signals);
     return signals;
   }
 
+  private promptSeen(text: string, signals: MonitorSignal[]): void {
+    if (this.sawInteractive && !this.sawUnreachable && !this.attachedAnnounced && text.startsWith("> ")) {
+      this.attachedAnnounced = true;
+      signals.push({ type: "attached" });
+    }
+  }
+
   private line(rawLine: string, signals: MonitorSignal[]): void {
+    this.promptSeen(rawLine, signals);
     // Events are printed as "\r<3>TEXT" after the prompt; line editing adds "\x1b[K".
     const afterReturn = rawLine.slice(rawLine.lastIndexOf("\r") + 1);
     const line = afterReturn.replace(ANSI_ESCAPE, "");
@@ -63,15 +70,17 @@ export class WpaCliMonitorParser {
       return;
     }
     if (line.startsWith("Could not connect to wpa_supplicant")) {
+      this.sawUnreachable = true;
       signals.push({ type: "unreachable" });
       return;
     }
     if (line.startsWith("Connection to wpa_supplicant lost")) {
       this.attachedAnnounced = false;
+      this.sawUnreachable = true;
       signals.push({ type: "lost" });
       return;
     }
-    if (line.startsWith("Connection to wpa_supplicant re-established")) {
+    if (line.startsWith("Connection to wpa_supplicant re-established") && !this.attachedAnnounced) {
       this.attachedAnnounced = true;
       signals.push({ type: "attached" });
     }
@@ -223,6 +232,10 @@ export class WpaCliTransport implements ControlTransport {
     const monitor = this.monitor;
     this.monitor = undefined;
     if (monitor) await monitor.stop({ graceMs: 1_000 });
+  }
+
+  daemonIdentity(): string | undefined {
+    return socketIdentity(this.context.socketPath);
   }
 
   async close(): Promise<void> {
