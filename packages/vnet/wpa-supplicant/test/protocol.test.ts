@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { parseListNetworks, parseScanResults, parseStatus, redactCommand, WpaControlError } from "../src/index.js";
+import {
+  parseListNetworks,
+  parseScanResults,
+  parseStatus,
+  redactCommand,
+  WpaControlError,
+} from "../src/index.js";
 
 describe("parseStatus", () => {
   it("parses a wired 802.1X STATUS answer (wpa_supplicant 2.10)", () => {
@@ -38,8 +44,14 @@ describe("parseStatus", () => {
   });
 
   it("decodes an escaped SSID and keeps values holding '='", () => {
-    const status = parseStatus('wpa_state=SCANNING\nssid=caf\\xc3\\xa9 \\"x\\"\nip_address=10.0.0.2\nextra=a=b\n');
-    expect(status).toMatchObject({ wpa_state: "SCANNING", ssid: 'café "x"', ip_address: "10.0.0.2" });
+    const status = parseStatus(
+      'wpa_state=SCANNING\nssid=caf\\xc3\\xa9 \\"x\\"\nip_address=10.0.0.2\nextra=a=b\n',
+    );
+    expect(status).toMatchObject({
+      wpa_state: "SCANNING",
+      ssid: 'café "x"',
+      ip_address: "10.0.0.2",
+    });
     expect(status.raw["extra"]).toBe("a=b");
   });
 
@@ -52,7 +64,7 @@ describe("parseListNetworks", () => {
   it("parses rows, decoding SSIDs and flags", () => {
     expect(
       parseListNetworks(
-        "network id / ssid / bssid / flags\n0\thello \\\\\\\"wo\\\\\\\\rld\tany\t[CURRENT]\n1\thello\\x00\tany\t\n2\tcorp\t00:11:22:33:44:55\t[DISABLED][TEMP-DISABLED]\n",
+        'network id / ssid / bssid / flags\n0\thello \\\\\\"wo\\\\\\\\rld\tany\t[CURRENT]\n1\thello\\x00\tany\t\n2\tcorp\t00:11:22:33:44:55\t[DISABLED][TEMP-DISABLED]\n',
       ),
     ).toEqual([
       { id: 0, ssid: 'hello \\"wo\\\\rld', bssid: "any", flags: ["CURRENT"] },
@@ -73,7 +85,13 @@ describe("parseScanResults", () => {
         "bssid / frequency / signal level / flags / ssid\n00:11:22:33:44:55\t2412\t-45\t[WPA2-PSK-CCMP][ESS]\thome\n66:77:88:99:aa:bb\t5180\t-70\t[ESS]\t\n",
       ),
     ).toEqual([
-      { bssid: "00:11:22:33:44:55", frequency: 2412, signal: -45, flags: ["WPA2-PSK-CCMP", "ESS"], ssid: "home" },
+      {
+        bssid: "00:11:22:33:44:55",
+        frequency: 2412,
+        signal: -45,
+        flags: ["WPA2-PSK-CCMP", "ESS"],
+        ssid: "home",
+      },
       { bssid: "66:77:88:99:aa:bb", frequency: 5180, signal: -70, flags: ["ESS"], ssid: "" },
     ]);
   });

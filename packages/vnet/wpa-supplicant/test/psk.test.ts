@@ -13,14 +13,20 @@ describe("derivePsk", () => {
       "ThisIsASSID",
       "0DC0D6EB90555ED6419756B9A15EC3E3209B63DF707DD508D14581F8982721AF",
     ],
-    ["a".repeat(32), "Z".repeat(32), "BECB93866BB8C3832CB777C2F559807C8C59AFCB6EAE734885001300A981CC62"],
+    [
+      "a".repeat(32),
+      "Z".repeat(32),
+      "BECB93866BB8C3832CB777C2F559807C8C59AFCB6EAE734885001300A981CC62",
+    ],
   ])("derives the IEEE test vector for passphrase %j and SSID %j", (passphrase, ssid, psk) => {
     expect(derivePsk(ssid, passphrase)).toBe(psk);
   });
 
   it("takes the SSID as bytes: UTF-8 text and the same bytes give the same PSK", () => {
     const ssid = "Café ☕";
-    expect(derivePsk(new TextEncoder().encode(ssid), "password1")).toBe(derivePsk(ssid, "password1"));
+    expect(derivePsk(new TextEncoder().encode(ssid), "password1")).toBe(
+      derivePsk(ssid, "password1"),
+    );
   });
 
   it("passes a raw 64-hex PSK through, uppercased", () => {
@@ -56,17 +62,26 @@ describe("derivePsk", () => {
     expect((error as ValidationError).value).toBe("****");
   });
 
-  it.each([[""], ["x".repeat(33)], ["é".repeat(17)]])("rejects the SSID %j (1..32 bytes)", (ssid) => {
-    expect(() => derivePsk(ssid, "password")).toThrow(/ssid: must be 1\.\.32 bytes/);
-  });
+  it.each([[""], ["x".repeat(33)], ["é".repeat(17)]])(
+    "rejects the SSID %j (1..32 bytes)",
+    (ssid) => {
+      expect(() => derivePsk(ssid, "password")).toThrow(/ssid: must be 1\.\.32 bytes/);
+    },
+  );
 
   it("is PBKDF2-HMAC-SHA1 with 4096 iterations for any valid passphrase and SSID", () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 1, maxLength: 32 }),
-        fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), minLength: 8, maxLength: 63 }),
+        fc.string({
+          unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+          minLength: 8,
+          maxLength: 63,
+        }),
         (ssid, passphrase) => {
-          const expected = pbkdf2Sync(passphrase, ssid, 4096, 32, "sha1").toString("hex").toUpperCase();
+          const expected = pbkdf2Sync(passphrase, ssid, 4096, 32, "sha1")
+            .toString("hex")
+            .toUpperCase();
           expect(derivePsk(ssid, passphrase)).toBe(expected);
         },
       ),

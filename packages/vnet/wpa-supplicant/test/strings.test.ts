@@ -11,9 +11,12 @@ describe("encodeConfigString", () => {
     ["back\\slash", '"back\\slash"'],
     ["hash # inside", '"hash # inside"'],
     ["", '""'],
-  ])("quotes printable ASCII %j literally (wpa_supplicant has no escapes inside quotes)", (text, encoded) => {
-    expect(encodeConfigString(text)).toBe(encoded);
-  });
+  ])(
+    "quotes printable ASCII %j literally (wpa_supplicant has no escapes inside quotes)",
+    (text, encoded) => {
+      expect(encodeConfigString(text)).toBe(encoded);
+    },
+  );
 
   it.each([
     ['say "hi"', "7361792022686922"],

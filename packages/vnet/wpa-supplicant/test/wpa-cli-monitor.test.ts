@@ -23,7 +23,10 @@ describe("WpaCliMonitorParser", () => {
   it("finds the attach, the events, the loss and the reconnection", () => {
     expect(parseAll([CONNECTED_SESSION])).toEqual([
       { type: "attached" },
-      { type: "event", message: "<3>CTRL-EVENT-DISCONNECTED bssid=01:80:c2:00:00:03 reason=3 locally_generated=1" },
+      {
+        type: "event",
+        message: "<3>CTRL-EVENT-DISCONNECTED bssid=01:80:c2:00:00:03 reason=3 locally_generated=1",
+      },
       { type: "event", message: "<3>CTRL-EVENT-TERMINATING " },
       { type: "lost" },
       { type: "attached" },

@@ -103,7 +103,9 @@ describe("renderWpaSupplicantConfig: exact files", () => {
   });
 
   it("writes WPA2-PSK with the derived PSK, never the passphrase", () => {
-    const text = render([{ ssid: "IEEE", key_mgmt: "WPA-PSK", psk: "password" }], { country: "US" });
+    const text = render([{ ssid: "IEEE", key_mgmt: "WPA-PSK", psk: "password" }], {
+      country: "US",
+    });
     expect(text).toBe(
       [
         `ctrl_interface=${CTRL}`,
@@ -151,7 +153,13 @@ describe("renderWpaSupplicantConfig: exact files", () => {
       render(
         [
           { ssid: "cafe", scan_ssid: true, priority: 10 },
-          { ssid: "device-setup", key_mgmt: "WPA-PSK", mode: "ap", frequency: 2412, psk: "a".repeat(64) },
+          {
+            ssid: "device-setup",
+            key_mgmt: "WPA-PSK",
+            mode: "ap",
+            frequency: 2412,
+            psk: "a".repeat(64),
+          },
         ],
         { ap_scan: 1, pmf: "optional", wps_cred_processing: 1, bgscan: "simple:30:-45:300" },
       ),
@@ -182,7 +190,14 @@ describe("renderWpaSupplicantConfig: exact files", () => {
 
   it("hex-encodes SSIDs and identities that are not plain printable ASCII", () => {
     const text = render([
-      { ssid: 'Café "☕"', key_mgmt: "WPA-EAP", eap: "TTLS", identity: "jöe", password: "pw\n", phase2: "auth=PAP" },
+      {
+        ssid: 'Café "☕"',
+        key_mgmt: "WPA-EAP",
+        eap: "TTLS",
+        identity: "jöe",
+        password: "pw\n",
+        phase2: "auth=PAP",
+      },
       { ssid: Uint8Array.of(0x68, 0x00, 0x69), key_mgmt: "NONE" },
     ]);
     expect(text).toContain(`ssid=${Buffer.from('Café "☕"').toString("hex")}\n`);
@@ -200,11 +215,33 @@ describe("renderWpaSupplicantConfig: exact files", () => {
   it("writes a matrix of combinations (snapshot)", () => {
     const keyMgmts: NetworkConfig[] = [
       { ssid: "open" },
-      { ssid: "wpa2", key_mgmt: "WPA-PSK", psk: "passphrase", pairwise: "CCMP", group: ["CCMP", "TKIP"], proto: "RSN" },
+      {
+        ssid: "wpa2",
+        key_mgmt: "WPA-PSK",
+        psk: "passphrase",
+        pairwise: "CCMP",
+        group: ["CCMP", "TKIP"],
+        proto: "RSN",
+      },
       { ssid: "wpa3", key_mgmt: "SAE", sae_password: "sae secret", ieee80211w: 2 },
       { ssid: "owe", key_mgmt: "OWE", ieee80211w: "required" },
-      { ssid: "ent", key_mgmt: "WPA-EAP", eap: ["PEAP", "TTLS"], identity: "u", password: "p", phase1: "peapver=0", phase2: "auth=MSCHAPV2" },
-      { ssid: "ent-tls", key_mgmt: ["WPA-EAP", "WPA-EAP-SHA256"], eap: "TLS", identity: "d", client_cert: "/c.pem", private_key: "/k.pem" },
+      {
+        ssid: "ent",
+        key_mgmt: "WPA-EAP",
+        eap: ["PEAP", "TTLS"],
+        identity: "u",
+        password: "p",
+        phase1: "peapver=0",
+        phase2: "auth=MSCHAPV2",
+      },
+      {
+        ssid: "ent-tls",
+        key_mgmt: ["WPA-EAP", "WPA-EAP-SHA256"],
+        eap: "TLS",
+        identity: "d",
+        client_cert: "/c.pem",
+        private_key: "/k.pem",
+      },
       { ssid: "mesh", key_mgmt: "SAE", mode: "mesh", frequency: 2437, sae_password: "meshpass" },
       { ssid: "adhoc", mode: "ibss", frequency: 2412 },
       { ssid: "locked", bssid: "AA:BB:CC:DD:EE:FF", priority: 3, id_str: "home", disabled: true },
@@ -247,56 +284,93 @@ describe("renderWpaSupplicantConfig: validation", () => {
       ["ap_scan", "must be an integer 0..2"],
       ["networks[0].ssid", "must be 1..32 bytes (got 33)"],
       ["networks[0].psk", "is required for WPA-PSK key management"],
-      ["networks[1].key_mgmt", "must be one of NONE, WPA-PSK, WPA-PSK-SHA256, FT-PSK, SAE, FT-SAE, WPA-EAP, WPA-EAP-SHA256, FT-EAP, IEEE8021X, OWE"],
+      [
+        "networks[1].key_mgmt",
+        "must be one of NONE, WPA-PSK, WPA-PSK-SHA256, FT-PSK, SAE, FT-SAE, WPA-EAP, WPA-EAP-SHA256, FT-EAP, IEEE8021X, OWE",
+      ],
       ["networks[1].bssid", "must be a MAC address aa:bb:cc:dd:ee:ff"],
       ["networks[1].priority", "must be an integer 0..2147483647"],
       ["networks[2].ssid", "is required (only a wired port with ap_scan=0 has no SSID)"],
       ["networks[2].client_cert", "is required for EAP-TLS"],
       ["networks[2].private_key", "is required for EAP-TLS"],
       ["networks[2].identity", "must not be empty"],
-      ["networks[3].sae_password", "is required for SAE when psk is a raw 64-hex PSK (SAE needs the password itself)"],
+      [
+        "networks[3].sae_password",
+        "is required for SAE when psk is a raw 64-hex PSK (SAE needs the password itself)",
+      ],
       ["networks[4].scan_ssid", "must be true or false"],
       ["networks[4].frequency", "must be an integer 1..70200"],
-      ["networks[4].password", "is used only with WPA-EAP, WPA-EAP-SHA256, FT-EAP or IEEE8021X key management"],
+      [
+        "networks[4].password",
+        "is used only with WPA-EAP, WPA-EAP-SHA256, FT-EAP or IEEE8021X key management",
+      ],
     ]);
   });
 
   it("rejects unknown fields instead of dropping them silently", () => {
     const issues = issuesOf(() =>
-      renderWpaSupplicantConfig({ ctrl_interface: CTRL, colour: "red", networks: [{ ssid: "a", pskk: "x" }] } as never),
+      renderWpaSupplicantConfig({
+        ctrl_interface: CTRL,
+        colour: "red",
+        networks: [{ ssid: "a", pskk: "x" }],
+      } as never),
     );
     expect(issues.map((issue) => issue.path)).toEqual(["colour", "networks[0].pskk"]);
   });
 
   it("rejects a control directory too long for a Unix socket address", () => {
-    const issues = issuesOf(() => renderWpaSupplicantConfig({ ctrl_interface: `/${"d".repeat(100)}` }));
+    const issues = issuesOf(() =>
+      renderWpaSupplicantConfig({ ctrl_interface: `/${"d".repeat(100)}` }),
+    );
     expect(issues[0]?.reason).toMatch(/fits a Unix socket address/);
   });
 
   it("rejects lines wpa_supplicant would cut (2000-byte line buffer)", () => {
     const issues = issuesOf(() =>
-      render([{ key_mgmt: "IEEE8021X", eap: "PEAP", identity: "é".repeat(500), password: "p" }], { ap_scan: 0 }),
+      render([{ key_mgmt: "IEEE8021X", eap: "PEAP", identity: "é".repeat(500), password: "p" }], {
+        ap_scan: 0,
+      }),
     );
     expect(issues[0]).toMatchObject({ path: "networks[0].identity" });
     expect(issues[0]?.reason).toMatch(/2009-character line; wpa_supplicant reads at most 1998/);
   });
 
   it("needs the SSID to derive a PSK", () => {
-    const issues = issuesOf(() => render([{ key_mgmt: "WPA-PSK", psk: "password" }], { ap_scan: 0 }));
+    const issues = issuesOf(() =>
+      render([{ key_mgmt: "WPA-PSK", psk: "password" }], { ap_scan: 0 }),
+    );
     expect(issues).toEqual([
-      { path: "networks[0].ssid", value: undefined, reason: "is required to turn the psk passphrase into a PSK" },
+      {
+        path: "networks[0].ssid",
+        value: undefined,
+        reason: "is required to turn the psk passphrase into a PSK",
+      },
     ]);
   });
 
   it("throws only ValidationError, whatever it is given", () => {
     fc.assert(
-      fc.property(fc.anything(), fc.array(fc.dictionary(fc.constantFrom("ssid", "psk", "key_mgmt", "eap", "identity", "priority", "mode"), fc.anything()), { maxLength: 3 }), (globals, networks) => {
-        try {
-          renderWpaSupplicantConfig({ ...(typeof globals === "object" ? globals : {}), ctrl_interface: CTRL, networks } as WpaSupplicantConfig);
-        } catch (error) {
-          expect(error).toBeInstanceOf(ValidationError);
-        }
-      }),
+      fc.property(
+        fc.anything(),
+        fc.array(
+          fc.dictionary(
+            fc.constantFrom("ssid", "psk", "key_mgmt", "eap", "identity", "priority", "mode"),
+            fc.anything(),
+          ),
+          { maxLength: 3 },
+        ),
+        (globals, networks) => {
+          try {
+            renderWpaSupplicantConfig({
+              ...(typeof globals === "object" ? globals : {}),
+              ctrl_interface: CTRL,
+              networks,
+            } as WpaSupplicantConfig);
+          } catch (error) {
+            expect(error).toBeInstanceOf(ValidationError);
+          }
+        },
+      ),
     );
   });
 });
@@ -304,24 +378,38 @@ describe("renderWpaSupplicantConfig: validation", () => {
 /** Any valid text value: printable ASCII, UTF-8, control characters, quotes. */
 const textValue = (minLength: number, maxBytes: number) =>
   fc
-    .string({ unit: fc.oneof(fc.constantFrom('"', "\\", "#", " ", "\n", "\u0000", "é", "☕"), fc.string({ minLength: 1, maxLength: 1 })), minLength, maxLength: maxBytes })
-    .filter((value) => Buffer.byteLength(value) >= minLength && Buffer.byteLength(value) <= maxBytes);
+    .string({
+      unit: fc.oneof(
+        fc.constantFrom('"', "\\", "#", " ", "\n", "\u0000", "é", "☕"),
+        fc.string({ minLength: 1, maxLength: 1 }),
+      ),
+      minLength,
+      maxLength: maxBytes,
+    })
+    .filter(
+      (value) => Buffer.byteLength(value) >= minLength && Buffer.byteLength(value) <= maxBytes,
+    );
 
 describe("renderWpaSupplicantConfig: properties", () => {
   it("every valid SSID, identity and password comes back byte for byte from its line", () => {
     fc.assert(
-      fc.property(textValue(1, 32), textValue(1, 64), textValue(1, 64), (ssid, identity, password) => {
-        const text = render([{ ssid, key_mgmt: "WPA-EAP", eap: "PEAP", identity, password }]);
-        const value = (key: string) => {
-          const line = text.split("\n").find((candidate) => candidate.startsWith(`${key}=`));
-          return Buffer.from(decodeConfigString(line!.slice(key.length + 1))!).toString("utf8");
-        };
-        expect(value("ssid")).toBe(ssid);
-        expect(value("identity")).toBe(identity);
-        expect(value("password")).toBe(password);
-        // One line per field: nothing a value holds can start a new line or close the block.
-        expect(text.split("\n")).toHaveLength(9);
-      }),
+      fc.property(
+        textValue(1, 32),
+        textValue(1, 64),
+        textValue(1, 64),
+        (ssid, identity, password) => {
+          const text = render([{ ssid, key_mgmt: "WPA-EAP", eap: "PEAP", identity, password }]);
+          const value = (key: string) => {
+            const line = text.split("\n").find((candidate) => candidate.startsWith(`${key}=`));
+            return Buffer.from(decodeConfigString(line!.slice(key.length + 1))!).toString("utf8");
+          };
+          expect(value("ssid")).toBe(ssid);
+          expect(value("identity")).toBe(identity);
+          expect(value("password")).toBe(password);
+          // One line per field: nothing a value holds can start a new line or close the block.
+          expect(text.split("\n")).toHaveLength(9);
+        },
+      ),
     );
   });
 });

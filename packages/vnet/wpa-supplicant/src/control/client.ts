@@ -123,6 +123,8 @@ export class WpaControl extends EventEmitter<WpaControlEvents> {
   private connectedIdentity: string | undefined;
   private terminated = false;
   private transportValue!: ControlTransport;
+  /** Aborts whatever is in flight; `close()` uses it so nothing waits out its time limit. */
+  private inFlight: AbortController | undefined;
 
   private constructor(
     private readonly options: Required<Omit<WpaControlOptions, "runner" | "reconnect">> & {
@@ -245,6 +247,7 @@ export class WpaControl extends EventEmitter<WpaControlEvents> {
     run: (signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const controller = new AbortController();
+    this.inFlight = controller;
     const redacted = redactCommand(command);
     const timer = setTimeout(
       () =>
@@ -265,6 +268,7 @@ export class WpaControl extends EventEmitter<WpaControlEvents> {
       return result;
     } finally {
       clearTimeout(timer);
+      if (this.inFlight === controller) this.inFlight = undefined;
     }
   }
 
@@ -640,6 +644,7 @@ export class WpaControl extends EventEmitter<WpaControlEvents> {
     this.stateValue = "closed";
     clearTimeout(this.keepAliveTimer);
     this.closing.abort();
+    this.inFlight?.abort(new WpaControlError("CLOSED", "the client is closed"));
     for (const item of this.queue.splice(0)) {
       // A waiting reconnect attempt sees the closed state and gives up at once.
       if (item.type === "task") void item.run();

@@ -50,7 +50,12 @@ export class WpaCliMonitorParser {
   }
 
   private promptSeen(text: string, signals: MonitorSignal[]): void {
-    if (this.sawInteractive && !this.sawUnreachable && !this.attachedAnnounced && text.startsWith("> ")) {
+    if (
+      this.sawInteractive &&
+      !this.sawUnreachable &&
+      !this.attachedAnnounced &&
+      text.startsWith("> ")
+    ) {
       this.attachedAnnounced = true;
       signals.push({ type: "attached" });
     }
