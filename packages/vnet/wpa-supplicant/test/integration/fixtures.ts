@@ -5,20 +5,19 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunningProcess } from "@runtime/command";
 import {
-  type NetworkConfig,
-  renderWpaSupplicantConfig,
-  WpaControl,
-  type WpaControlOptions,
-} from "../../src/index.js";
-// TODO(netlab): import these from "@testing/netlab" once it is on main.
-import {
   createTestPki,
   type Lab,
   type Namespace,
   startHostapd,
   type TestPki,
   waitFor,
-} from "./lab.js";
+} from "@testing/netlab";
+import {
+  type NetworkConfig,
+  renderWpaSupplicantConfig,
+  WpaControl,
+  type WpaControlOptions,
+} from "../../src/index.js";
 
 export const PEAP_USER = { identity: "alice", method: "PEAP", password: "correct horse" } as const;
 export const TLS_USER = { identity: "sensor-1", method: "TLS" } as const;
