@@ -5,6 +5,8 @@
 // - Events: one long-lived interactive `wpa_cli -p DIR -i IFNAME` (stdin kept open, never
 //   written), which ATTACHes and prints every event as `\r<N>EVENT`; it also reports a lost
 //   connection. Interactive wpa_cli hides CTRL-EVENT-BSS-ADDED/REMOVED.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { RunningProcess } from "@runtime/command";
 import { CommandError } from "@runtime/command";
 import { WpaControlError } from "./errors.js";
@@ -99,11 +101,36 @@ const CANNOT_CONNECT =
 export class WpaCliTransport implements ControlTransport {
   readonly kind = "wpa_cli";
   private monitor: RunningProcess | undefined;
+  /**
+   * A private directory for wpa_cli's client sockets (`-s`): a wpa_cli killed at a time limit
+   * leaves its `wpa_ctrl_<pid>-<n>` behind, and here we can remove it without touching anyone
+   * else's files.
+   */
+  private socketDir: string | undefined;
 
   constructor(private readonly context: TransportContext) {}
 
   private baseArgv(): string[] {
-    return [this.context.wpaCli, "-p", this.context.ctrlInterface, "-i", this.context.ifname];
+    this.socketDir ??= mkdtempSync(join(this.context.clientDir, `wpa_cli-${process.pid}-`));
+    return [
+      this.context.wpaCli,
+      "-p",
+      this.context.ctrlInterface,
+      "-i",
+      this.context.ifname,
+      "-s",
+      this.socketDir,
+    ];
+  }
+
+  /** Removes sockets of wpa_cli processes that were killed (everything but the monitor's). */
+  private removeStaleSockets(): void {
+    if (!this.socketDir) return;
+    const keep = this.monitor?.pid === undefined ? undefined : `wpa_ctrl_${this.monitor.pid}-`;
+    for (const name of readdirSync(this.socketDir)) {
+      if (keep === undefined || !name.startsWith(keep))
+        rmSync(join(this.socketDir, name), { force: true });
+    }
   }
 
   async open(): Promise<void> {
@@ -149,6 +176,7 @@ export class WpaCliTransport implements ControlTransport {
     } catch (error) {
       if (error instanceof WpaControlError) throw error;
       if (signal.aborted) {
+        this.removeStaleSockets();
         throw signal.reason instanceof Error
           ? signal.reason
           : new WpaControlError("TIMEOUT", `${redacted}: timed out`, { command: redacted });
@@ -245,5 +273,7 @@ export class WpaCliTransport implements ControlTransport {
 
   async close(): Promise<void> {
     await this.stopMonitor();
+    if (this.socketDir) rmSync(this.socketDir, { recursive: true, force: true });
+    this.socketDir = undefined;
   }
 }

@@ -1,6 +1,6 @@
 // The same contract for both transports, against the real wpa_supplicant 2.10 (-D wired) and a
 // real 802.1X authenticator (hostapd driver=wired with its internal EAP server) across a veth.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { describeIntegration, type Lab, useLab, waitFor } from "@testing/netlab";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { type WpaControl, WpaControlError, type WpaEvent } from "../../src/index.js";
@@ -43,6 +43,8 @@ for (const transport of ["unix-dgram", "wpa_cli"] as const) {
       // Registered after useLab's hook, so it runs first: clients close before the lab goes.
       afterEach(async () => {
         for (const client of clients.splice(0)) await client.close();
+        // Neither transport leaves a client socket behind, even after requests killed at a limit.
+        expect(readdirSync(lab.dir).filter((name) => name.startsWith("wpa_c"))).toEqual([]);
       });
 
       async function connect(
@@ -222,7 +224,6 @@ describeIntegration("unix-dgram transport housekeeping", { tools: TOOLS }, () =>
     const port = await switchPort(lab);
     await startSupplicant(lab, port, peapNetwork(port.pki));
     const client = await connectClient(lab, port, "unix-dgram");
-    const { readdirSync } = await import("node:fs");
     const sockets = readdirSync(lab.dir).filter((name) =>
       name.startsWith(`wpa_ctrl_${process.pid}-`),
     );
