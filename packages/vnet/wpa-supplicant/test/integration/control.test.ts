@@ -66,7 +66,7 @@ for (const transport of ["unix-dgram", "wpa_cli"] as const) {
         ]);
 
         await client.enableNetwork(0);
-        await client.waitForEvent((event) => event.kind === "connected", { timeoutMs: 20_000 });
+        await client.waitForEvent((event) => event.kind === "connected", { timeoutMs: 45_000 });
         const kinds = events.map((event) => event.kind);
         expect(kinds).toContain("eap-started");
         expect(kinds.indexOf("eap-started")).toBeLessThan(kinds.indexOf("eap-success"));
@@ -100,7 +100,7 @@ for (const transport of ["unix-dgram", "wpa_cli"] as const) {
         const client = await connect();
         const events = recordEvents(client);
         await client.enableNetwork(0);
-        await client.waitForEvent((event) => event.kind === "eap-failure", { timeoutMs: 20_000 });
+        await client.waitForEvent((event) => event.kind === "eap-failure", { timeoutMs: 45_000 });
         const status = await client.status();
         expect(status.wpa_state).not.toBe("COMPLETED");
         expect(status.eap_state).toBe("FAILURE");
@@ -120,7 +120,7 @@ for (const transport of ["unix-dgram", "wpa_cli"] as const) {
         const client = await connect();
         const events = recordEvents(client);
         await client.enableNetwork(0);
-        await client.waitForEvent((event) => event.kind === "eap-success", { timeoutMs: 20_000 });
+        await client.waitForEvent((event) => event.kind === "eap-success", { timeoutMs: 45_000 });
         expect(events.find((event) => event.kind === "eap-method")).toMatchObject({
           method: "TLS",
         });
@@ -146,7 +146,7 @@ for (const transport of ["unix-dgram", "wpa_cli"] as const) {
         // Events flow again: the new daemon has us as a monitor.
         const events = recordEvents(client);
         await client.enableNetwork(0);
-        await client.waitForEvent((event) => event.kind === "eap-success", { timeoutMs: 20_000 });
+        await client.waitForEvent((event) => event.kind === "eap-success", { timeoutMs: 45_000 });
         expect(events.map((event) => event.kind)).toContain("eap-started");
       });
 
