@@ -9,7 +9,7 @@ import {
 } from "../src/phoenix/frame.js";
 
 const json = fc.jsonValue() as fc.Arbitrary<JsonValue>;
-const ref = fc.oneof(fc.constant(null), fc.string(), fc.integer().map(String));
+const refArbitrary = fc.oneof(fc.constant(null), fc.string(), fc.integer().map(String));
 
 describe("Phoenix V2 text frames", () => {
   it("decodes the reference's join and heartbeat frames", () => {
@@ -41,13 +41,20 @@ describe("Phoenix V2 text frames", () => {
 
   it("property: encode then decode gives the same fields back", () => {
     fc.assert(
-      fc.property(ref, ref, fc.string(), fc.string(), json, (joinRef, r, topic, event, payload) => {
-        const decoded = decodeTextFrame(encodeTextFrame(joinRef, r, topic, event, payload));
-        expect(decoded).toEqual({
-          ok: true,
-          frame: { joinRef, ref: r, topic, event, payload: JSON.parse(JSON.stringify(payload)) },
-        });
-      }),
+      fc.property(
+        refArbitrary,
+        refArbitrary,
+        fc.string(),
+        fc.string(),
+        json,
+        (joinRef, ref, topic, event, payload) => {
+          const decoded = decodeTextFrame(encodeTextFrame(joinRef, ref, topic, event, payload));
+          expect(decoded).toEqual({
+            ok: true,
+            frame: { joinRef, ref, topic, event, payload: JSON.parse(JSON.stringify(payload)) },
+          });
+        },
+      ),
     );
   });
 
@@ -68,8 +75,8 @@ describe("Phoenix V2 text frames", () => {
 });
 
 describe("Phoenix V2 binary push frames", () => {
-  const encode = (joinRef: string, r: string, topic: string, event: string, data: Uint8Array) => {
-    const parts = [joinRef, r, topic, event].map((text) => Buffer.from(text));
+  const encode = (joinRef: string, ref: string, topic: string, event: string, data: Uint8Array) => {
+    const parts = [joinRef, ref, topic, event].map((text) => Buffer.from(text));
     return new Uint8Array(
       Buffer.concat([Buffer.from([0, ...parts.map((part) => part.length)]), ...parts, data]),
     );
@@ -84,10 +91,10 @@ describe("Phoenix V2 binary push frames", () => {
         short,
         short,
         fc.uint8Array({ maxLength: 40 }),
-        (j, r, t, e, data) => {
-          expect(decodeBinaryFrame(encode(j, r, t, e, data))).toEqual({
+        (joinRef, ref, topic, event, data) => {
+          expect(decodeBinaryFrame(encode(joinRef, ref, topic, event, data))).toEqual({
             ok: true,
-            frame: { joinRef: j, ref: r, topic: t, event: e, payload: data },
+            frame: { joinRef, ref, topic, event, payload: data },
           });
         },
       ),
