@@ -1,6 +1,6 @@
 // These tests start real processes (sh, sleep); they need no root and run everywhere.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -82,6 +82,23 @@ describe("run", () => {
     expect(error.code).toBe("ENOENT");
   });
 
+  it("rejects a missing executable with ENOENT also when wrapped in setpriv", async () => {
+    // The default runner wraps commands in `setpriv --pdeathsig`; a missing executable must still
+    // be ENOENT (not installed), never exit status 127 from setpriv.
+    const error = await runner.run(["no-such-tool-on-any-path", "x"]).catch((e) => e);
+    expect(error).toBeInstanceOf(CommandError);
+    expect(error.code).toBe("ENOENT");
+    const byPath = await runner.run(["/nonexistent/tool"]).catch((e) => e);
+    expect(byPath.code).toBe("ENOENT");
+  });
+
+  it("rejects a file that is not executable with ENOENT (cannot start)", async () => {
+    const file = join(dir, "not-executable");
+    await writeFile(file, "#!/bin/sh\necho hi\n", { mode: 0o644 });
+    const error = await runner.run([file]).catch((e) => e);
+    expect(error.code).toBe("ENOENT");
+  });
+
   it("kills the whole process tree when the time limit passes", async () => {
     const pidFile = join(dir, "grandchild.pid");
     const error = await runner
@@ -148,6 +165,12 @@ describe("start", () => {
   it("reports a process that cannot start through `exited`, without throwing", async () => {
     const plain = createCommandRunner({ parentDeathSignal: false });
     const exit = await plain.start(["/nonexistent/daemon"]).exited;
+    expect(exit.error).toBeInstanceOf(Error);
+    expect(exit.exitCode).toBeNull();
+  });
+
+  it("reports a missing executable through `exited` also when wrapped in setpriv", async () => {
+    const exit = await runner.start(["no-such-daemon-on-any-path"]).exited;
     expect(exit.error).toBeInstanceOf(Error);
     expect(exit.exitCode).toBeNull();
   });
