@@ -62,7 +62,7 @@ describe("block layout", () => {
     const block = serializeEnvBlock({ a: "1" }, { size: 64, layout: "redundant", flag: 1 });
     block[4] = 200;
     expect(decodeEnvBlock(block, "redundant")).toMatchObject({ valid: true, flag: 200 });
-    block[10] ^= 1;
+    block[10] = block[10]! ^ 1;
     expect(decodeEnvBlock(block, "redundant")).toMatchObject({ valid: false });
   });
 
@@ -223,7 +223,7 @@ describe("choosing the current copy", () => {
   it("uses the only valid copy when the other is corrupt, short or missing", () => {
     const good = handBlock("k=good\0\0", 64, 3);
     const corrupt = handBlock("k=newer\0\0", 64, 4);
-    corrupt[20] ^= 0xff;
+    corrupt[20] = corrupt[20]! ^ 0xff;
     const image = readEnvBlocks([corrupt, good], { layout: "redundant", size: 64 });
     expect(image).toMatchObject({ copy: 1, flag: 3 });
     expect(image.copies[0]).toMatchObject({ valid: false, reason: expect.stringMatching(/CRC/) });
@@ -238,7 +238,7 @@ describe("choosing the current copy", () => {
 
   it("throws ENV_NO_VALID_COPY naming each copy's problem", () => {
     const bad = handBlock("k=v\0\0", 64, 1);
-    bad[0] ^= 1;
+    bad[0] = bad[0]! ^ 1;
     try {
       readEnvBlocks([bad, Buffer.alloc(64, 0xff)], {
         layout: "redundant",

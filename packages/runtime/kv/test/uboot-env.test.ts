@@ -129,7 +129,7 @@ describe("ubootEnv reads", () => {
   it("survives one corrupt copy", async () => {
     const { path, locations } = await redundantImage({ v: "old" }, { v: "new" }, [3, 4]);
     const bytes = await readFile(path);
-    bytes[0x1000 + SIZE + 100] ^= 0xff; // corrupt the newer copy
+    bytes[0x1000 + SIZE + 100] = bytes[0x1000 + SIZE + 100]! ^ 0xff; // corrupt the newer copy
     await writeFile(path, bytes);
     expect(await ubootEnv({ locations }).load()).toEqual({ v: "old" });
   });
@@ -163,7 +163,7 @@ describe("ubootEnv writes", () => {
   it("writes over a corrupt copy first, never over the only good one", async () => {
     const { path, locations } = await redundantImage({ v: "good" }, { v: "x" }, [200, 201]);
     const bytes = await readFile(path);
-    bytes[0x1000 + SIZE + 40] ^= 1; // copy 1 (the newer) is corrupt
+    bytes[0x1000 + SIZE + 40] = bytes[0x1000 + SIZE + 40]! ^ 1; // copy 1 (the newer) is corrupt
     await writeFile(path, bytes);
     await ubootEnv({ locations }).update(new Map([["v", "fixed"]]));
     const [first, second] = await copies(path);
