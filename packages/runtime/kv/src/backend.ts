@@ -1,3 +1,4 @@
+import { copyEntries } from "./env-codec.js";
 import type { EnvEntries } from "./validation.js";
 
 /**
@@ -33,12 +34,12 @@ export interface KvBackend {
 
 /** Applies changes to a copy of `entries` (`null` deletes). */
 export function applyChanges(entries: EnvEntries, changes: EnvChanges): Record<string, string> {
-  const next = new Map(Object.entries(entries));
+  const next = copyEntries(entries);
   for (const [key, value] of changes) {
-    if (value === null) next.delete(key);
-    else next.set(key, value);
+    if (value === null) delete next[key];
+    else next[key] = value;
   }
-  return Object.fromEntries(next);
+  return next;
 }
 
 /**
@@ -46,19 +47,19 @@ export function applyChanges(entries: EnvEntries, changes: EnvChanges): Record<s
  * fallback (`KV.open({ fallback })`). Nothing survives the process.
  */
 export function memory(initial: EnvEntries = {}): KvBackend {
-  let contents: Record<string, string> = { ...initial };
+  let contents = copyEntries(initial);
   return {
     description: "memory",
     async load() {
-      return { ...contents };
+      return copyEntries(contents);
     },
     async update(changes) {
       contents = applyChanges(contents, changes);
-      return { ...contents };
+      return copyEntries(contents);
     },
     async replace(entries) {
-      contents = { ...entries };
-      return { ...contents };
+      contents = copyEntries(entries);
+      return copyEntries(contents);
     },
   };
 }

@@ -3,6 +3,7 @@
  * entries. The I/O (fwup, writes) lives in firmware.ts.
  */
 import { DeviceError } from "@runtime/errors";
+import { emptyEntries } from "./env-codec.js";
 import type { FwupFrame } from "./fwup-framing.js";
 import type { EnvEntries } from "./validation.js";
 
@@ -70,22 +71,21 @@ export function otherSlot(slot: string): string {
 /** Entries of one slot with the `<slot>.` prefix removed. */
 export function slotEntries(entries: EnvEntries, slot: string): Record<string, string> {
   const prefix = `${slot}.`;
-  const found: Array<[string, string]> = [];
+  const found = emptyEntries();
   for (const [key, value] of Object.entries(entries)) {
-    if (key.startsWith(prefix)) found.push([key.slice(prefix.length), value]);
+    if (key.startsWith(prefix)) found[key.slice(prefix.length)] = value;
   }
-  return Object.fromEntries(found);
+  return found;
 }
 
 /** The typed metadata view of one slot. */
 export function firmwareMetadata(entries: EnvEntries, slot: string): FirmwareMetadata {
   const own = slotEntries(entries, slot);
   const field = (name: string) => lookup(own, `${FIRMWARE_FIELD_PREFIX}${name}`);
-  const fields: Array<[string, string]> = [];
+  const fields = emptyEntries();
   for (const [key, value] of Object.entries(own)) {
-    if (key.startsWith(FIRMWARE_FIELD_PREFIX)) {
-      fields.push([key.slice(FIRMWARE_FIELD_PREFIX.length), value]);
-    }
+    if (key.startsWith(FIRMWARE_FIELD_PREFIX))
+      fields[key.slice(FIRMWARE_FIELD_PREFIX.length)] = value;
   }
   return {
     slot,
@@ -99,7 +99,7 @@ export function firmwareMetadata(entries: EnvEntries, slot: string): FirmwareMet
     vcsIdentifier: field("vcs_identifier"),
     misc: field("misc"),
     validated: field("validated"),
-    fields: Object.fromEntries(fields),
+    fields,
   };
 }
 

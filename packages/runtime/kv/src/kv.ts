@@ -1,6 +1,7 @@
 import { REDACTED } from "@runtime/errors";
 import type { PropertyPath, PropertyTable } from "@runtime/property-table";
 import { type EnvChanges, type KvBackend, memory } from "./backend.js";
+import { copyEntries } from "./env-codec.js";
 import {
   activeSlot,
   autoRevertDetected,
@@ -49,6 +50,7 @@ type Operation<T> = () => Promise<T>;
  * ```
  */
 export class KV {
+  /** Prototype-free (see `emptyEntries`): keys like `constructor` are plain data. */
   private contents: Record<string, string>;
   private backend: KvBackend;
   private queue: Promise<unknown> = Promise.resolve();
@@ -64,7 +66,7 @@ export class KV {
     fallbackReason: Error | undefined,
   ) {
     this.backend = backend;
-    this.contents = contents;
+    this.contents = copyEntries(contents);
     this.fallbackReason = fallbackReason;
     this.secretKeys = options.secretKeys ?? [];
     this.publish();
@@ -112,7 +114,7 @@ export class KV {
 
   /** A copy of every variable. */
   getAll(): Record<string, string> {
-    return { ...this.contents };
+    return copyEntries(this.contents);
   }
 
   /** The value of `<active slot>.<key>`. */
@@ -177,7 +179,7 @@ export class KV {
    */
   async replaceAll(entries: EnvEntries): Promise<void> {
     validateEntries(Object.entries(entries));
-    const copy = { ...entries };
+    const copy = copyEntries(entries);
     return this.enqueue(async () => {
       const replace = this.backend.replace?.bind(this.backend);
       if (!replace) throw new TypeError(`${this.backend.description} cannot replace its contents`);
@@ -197,7 +199,7 @@ export class KV {
   }
 
   private async apply(operation: () => Promise<Record<string, string>>): Promise<void> {
-    this.contents = await operation();
+    this.contents = copyEntries(await operation());
     this.publish();
   }
 

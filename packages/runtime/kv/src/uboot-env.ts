@@ -181,7 +181,7 @@ export class UBootEnvBackend implements KvBackend {
   async read(): Promise<UBootEnvRead> {
     const { image, locations, layout } = await this.readImage();
     return {
-      entries: recordsToEntries(image.records),
+      entries: recordsToEntries(image.records, { ascii: image.ascii }),
       layout,
       locations,
       copy: image.copy,
@@ -202,12 +202,18 @@ export class UBootEnvBackend implements KvBackend {
     const { image, locations, layout } = await this.readImage();
     // Merge at the byte level: variables we do not change keep their exact bytes.
     const records: EnvRecords = new Map(image.records);
+    let ascii = image.ascii;
     for (const [key, value] of changes) {
-      if (value === null) records.delete(toByteString(key));
-      else records.set(toByteString(key), toByteString(value));
+      const byteKey = toByteString(key);
+      if (value === null) records.delete(byteKey);
+      else {
+        const byteValue = toByteString(value);
+        records.set(byteKey, byteValue);
+        ascii &&= byteKey === key && byteValue === value;
+      }
     }
     await this.writeRecords(records, image.copies, locations, layout);
-    return recordsToEntries(records);
+    return recordsToEntries(records, { ascii });
   }
 
   async replace(entries: EnvEntries): Promise<Record<string, string>> {

@@ -51,7 +51,7 @@ describe("codec properties", () => {
           const copy = decodeEnvBlock(block, layout);
           expect(copy.valid).toBe(true);
           if (copy.valid) {
-            expect(recordsToEntries(copy.records)).toEqual(entries);
+            expect(parseEnvData(copy.data)).toEqual(entries);
             expect(copy.flag).toBe(layout === "redundant" ? flag : undefined);
           }
         },

@@ -110,6 +110,19 @@ describe("data decoding", () => {
     expect(decode("=x\0\0")).toEqual({ "": "x" });
   });
 
+  it("returns prototype-free entries: keys like __proto__ and constructor are plain data", () => {
+    const entries = decode("__proto__=x\0constructor=y\0\0");
+    expect(Object.getPrototypeOf(entries)).toBeNull();
+    expect(Object.keys(entries)).toEqual(["__proto__", "constructor"]);
+    expect(entries.constructor).toBe("y");
+    expect(decode("a=1\0\0").toString).toBeUndefined();
+    expect(parseEnvData(serializeEnvData(entries))).toEqual(entries);
+  });
+
+  it("stops at a trailing NUL without its partner", () => {
+    expect(decode("a=1\0")).toEqual({ a: "1" });
+  });
+
   it("reads a last record that runs to the end of the data", () => {
     expect(decode("a=1\0b=2")).toEqual({ a: "1", b: "2" });
   });
@@ -259,7 +272,7 @@ describe("choosing the current copy", () => {
 });
 
 describe("planning a write", () => {
-  const valid = (flag?: number): EnvCopy => ({ valid: true, flag, records: new Map() });
+  const valid = (flag?: number): EnvCopy => ({ valid: true, flag, data: Buffer.from([0]) });
   const invalid: EnvCopy = { valid: false, reason: "CRC mismatch" };
 
   it.each([
@@ -331,7 +344,7 @@ describe("a power cut during a write", () => {
         // Once the new data is complete the rest is identical 0xFF padding, so the new block can
         // become valid before the last byte; after that it stays valid.
         if (sawNew) expect(seen).toEqual(after);
-        else if (isDeepStrictEqual(seen, after)) sawNew = true;
+        else if (isDeepStrictEqual({ ...seen }, after)) sawNew = true;
         else expect(seen).toEqual(before);
       }
       expect(sawNew).toBe(true);

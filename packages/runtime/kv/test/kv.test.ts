@@ -56,6 +56,15 @@ describe("KV reads", () => {
     });
   });
 
+  it("treats keys named like Object.prototype members as plain data", async () => {
+    const kv = await KV.inMemory({});
+    expect(kv.get("toString")).toBeUndefined();
+    expect(kv.get("constructor")).toBeUndefined();
+    await kv.put({ constructor: "c", __proto__: "p" } as Record<string, string>);
+    expect(kv.get("constructor")).toBe("c");
+    expect(Object.keys(kv.getAll()).sort()).toEqual(["constructor"]);
+  });
+
   it("getAll returns a copy", async () => {
     const kv = await KV.inMemory({ a: "1" });
     kv.getAll().a = "changed";
