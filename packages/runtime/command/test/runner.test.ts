@@ -182,7 +182,10 @@ describe("start", () => {
     expect([...Buffer.concat(chunks)]).toEqual([1, 2, 255]);
   });
 
-  it("a daemon dies with its owner even when the owner is SIGKILLed", async () => {
+  // Starting a second Node with tsx takes seconds on a loaded machine: a generous time limit.
+  it("a daemon dies with its owner even when the owner is SIGKILLed", {
+    timeout: 30_000,
+  }, async () => {
     // A separate Node process owns the daemon; killing that owner with SIGKILL runs no cleanup
     // code at all, so only the kernel's parent-death signal (setpriv --pdeathsig) can end it.
     const script = `
@@ -203,6 +206,6 @@ describe("start", () => {
     });
     expect(alive(daemonPid)).toBe(true);
     owner.kill("SIGKILL");
-    await waitFor(() => !alive(daemonPid));
+    await waitFor(() => !alive(daemonPid), 20_000);
   });
 });

@@ -24,7 +24,7 @@ export interface StartFwupOptions {
   input?: boolean;
   /** Add `--exit-handshake` and close stdin when fwup says it is done. Default false. */
   exitHandshake?: boolean;
-  /** Called for every record, in order, as it arrives. */
+  /** Called for every record, in order, as it arrives. If it throws, a process warning is emitted. */
   onFrame?: (frame: FwupFrame) => void;
   /** Kill fwup (its process group) after this many milliseconds. Default: no limit. */
   timeoutMs?: number;
@@ -105,17 +105,27 @@ export function startFwup(
 
   const consume = (chunk: Buffer) => {
     if (failure) return;
+    let decoded: FwupFrame[];
     try {
-      for (const frame of decoder.push(chunk)) {
-        frames.push(frame);
-        options.onFrame?.(frame);
-        // With the handshake fwup waits for EOF on stdin after its last record.
-        if (options.exitHandshake && (frame.type === "OK" || frame.type === "ER")) {
-          child.stdin?.end();
-        }
-      }
+      decoded = decoder.push(chunk);
     } catch (error) {
       fail(framingError(error, options.task));
+      return;
+    }
+    for (const frame of decoded) {
+      frames.push(frame);
+      try {
+        options.onFrame?.(frame);
+      } catch (error) {
+        // A failing progress callback must not abort a firmware update; it is reported instead.
+        process.emitWarning(
+          `startFwup: onFrame threw: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      // With the handshake fwup waits for EOF on stdin after its last record.
+      if (options.exitHandshake && (frame.type === "OK" || frame.type === "ER")) {
+        child.stdin?.end();
+      }
     }
   };
   child.stdout?.on("data", consume);

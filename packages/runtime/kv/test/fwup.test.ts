@@ -5,7 +5,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createCommandRunner, DEFAULT_PATH } from "@runtime/command";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FwupError, type FwupFrame, fwupOutcomeError, startFwup } from "../src/index.js";
 
 let dir: string;
@@ -70,6 +70,27 @@ describe("startFwup", () => {
       "status",
       "--framing",
     ]);
+  });
+
+  it("a throwing onFrame callback is reported as a warning and does not stop fwup", async () => {
+    await fakeFwup(`process.stdout.write(Buffer.concat([frame("PR", 50), frame("OK", 0)]));`);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    try {
+      const outcome = await startFwup(runner, [], {
+        onFrame: () => {
+          throw new Error("reporter offline");
+        },
+      }).outcome;
+      expect(outcome).toMatchObject({ ok: true });
+      expect(outcome.frames).toHaveLength(2);
+      await vi.waitFor(() =>
+        expect(warnings).toContain("startFwup: onFrame threw: reporter offline"),
+      );
+    } finally {
+      process.off("warning", onWarning);
+    }
   });
 
   it("a failure carries fwup's own message (first ER record) and the exit status", async () => {

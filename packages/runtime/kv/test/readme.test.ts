@@ -17,7 +17,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it("the README example runs and prints what the README shows", async () => {
+// Starting Node with tsx takes seconds on a loaded machine: a generous time limit.
+it("the README example runs and prints what the README shows", { timeout: 30_000 }, async () => {
   const readme = await readFile(join(packageDir, "README.md"), "utf8");
   const section = readme.slice(readme.indexOf("## Example"));
   const codeBlock = /```ts\n([\s\S]*?)```\n/.exec(section);

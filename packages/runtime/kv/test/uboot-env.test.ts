@@ -175,7 +175,8 @@ describe("ubootEnv writes", () => {
     });
   });
 
-  it("wraps the flag past 255 and keeps reading the newest copy", async () => {
+  // 300 fsynced writes: seconds on a loaded machine.
+  it("wraps the flag past 255 and keeps reading the newest copy", { timeout: 30_000 }, async () => {
     const { locations } = await redundantImage({ n: "0" }, { n: "0" }, [250, 250]);
     const backend = ubootEnv({ locations });
     for (let n = 1; n <= 300; n++) {

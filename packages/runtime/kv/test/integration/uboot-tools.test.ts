@@ -3,7 +3,7 @@
 // needed. TODO(netlab): wrap in describeIntegration(..., { tools: ["mkenvimage", "fw_printenv",
 // "fw_setenv"] }) once @testing/netlab lands on main.
 import { spawn } from "node:child_process";
-import { copyFile, readFile, writeFile } from "node:fs/promises";
+import { copyFile, readFile, truncate, writeFile } from "node:fs/promises";
 import { crc32 } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -288,6 +288,27 @@ describe("power cuts", () => {
         ours: expected,
       });
     }
+  });
+
+  it("redundant: an image truncated in the middle of the newer copy reads the older one", async () => {
+    const size = 0x2000;
+    const { path, config } = await handMadeRedundant(
+      { text: "version=1.0\0\0", flag: 4 },
+      { text: "version=1.1\0\0", flag: 5 },
+      size,
+    );
+    // The file ends half-way through copy 1 (as if the writer died while extending the file).
+    await truncate(path, size + size / 2);
+    const read = await ubootEnv({ config }).read();
+    expect(read).toMatchObject({ entries: { version: "1.0" }, copy: 0 });
+    expect(read.copies[1]).toEqual({ valid: false, reason: `short: ${size / 2} of ${size} bytes` });
+    // libubootenv treats the short read as an I/O error and gives up on both copies (a real
+    // block device cannot be short; an image file can). Our next write fills copy 1 again.
+    await expect(runner.run(["fw_printenv", "-c", config])).rejects.toMatchObject({
+      code: "EXIT_STATUS",
+    });
+    await ubootEnv({ config }).update(new Map([["version", "1.2"]]));
+    expect((await fwPrintenv(runner, config)).version).toBe("1.2");
   });
 
   it("redundant: SIGKILL of a process mid-write never leaves an unreadable environment", async () => {
