@@ -135,7 +135,7 @@ export class KV {
       typeof keyOrEntries === "string"
         ? [[keyOrEntries, value]]
         : Object.entries(keyOrEntries as EnvEntries);
-    validateEntries(entries);
+    validateEntries(entries, this.secretKeys);
     return this.write(new Map(entries as Array<[string, string]>));
   }
 
@@ -148,13 +148,12 @@ export class KV {
       typeof keyOrEntries === "string"
         ? [[keyOrEntries, value]]
         : Object.entries(keyOrEntries as EnvEntries);
-    validateEntries(entries.map(([key, entryValue]) => [`a.${String(key)}`, entryValue]));
+    const prefixed = (slot: string) =>
+      entries.map(([key, entryValue]) => [`${slot}.${String(key)}`, entryValue] as const);
+    validateEntries(prefixed(this.activeSlot), this.secretKeys);
     return this.enqueue(async () => {
-      const slot = this.activeSlot;
-      const changes = new Map(
-        entries.map(([key, entryValue]) => [`${slot}.${key as string}`, entryValue as string]),
-      );
-      validateEntries(changes);
+      const changes = new Map(prefixed(this.activeSlot) as Array<readonly [string, string]>);
+      validateEntries(changes, this.secretKeys);
       await this.apply(() => this.backend.update(changes));
     });
   }
@@ -178,7 +177,7 @@ export class KV {
    * `getAll()`. Throws when the backend has no `replace`.
    */
   async replaceAll(entries: EnvEntries): Promise<void> {
-    validateEntries(Object.entries(entries));
+    validateEntries(Object.entries(entries), this.secretKeys);
     const copy = copyEntries(entries);
     return this.enqueue(async () => {
       const replace = this.backend.replace?.bind(this.backend);

@@ -19,7 +19,11 @@ export function isSecretKey(key: string, extraSecretKeys: Iterable<string> = [])
 }
 
 /** Problems with one key/value pair, empty when it can be stored in a U-Boot environment. */
-export function entryIssues(key: unknown, value: unknown): ValidationIssue[] {
+export function entryIssues(
+  key: unknown,
+  value: unknown,
+  extraSecretKeys: Iterable<string> = [],
+): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   if (typeof key !== "string") {
     issues.push({ path: "", value: key, reason: "key must be a string" });
@@ -39,7 +43,7 @@ export function entryIssues(key: unknown, value: unknown): ValidationIssue[] {
       reason: "key must be well-formed UTF-16 (lone surrogate)",
     });
   }
-  const shown = typeof key === "string" && isSecretKey(key) ? REDACTED : value;
+  const shown = isSecretKey(key, extraSecretKeys) ? REDACTED : value;
   if (typeof value !== "string") {
     issues.push({ path: key, value: shown, reason: "value must be a string" });
   } else {
@@ -59,12 +63,16 @@ export function entryIssues(key: unknown, value: unknown): ValidationIssue[] {
 
 /**
  * Throws a {@link ValidationError} (code `INVALID_ENV_ENTRY`) naming every key whose name contains
- * `=` or NUL, is empty, or whose value contains NUL or is not a string. Nothing is written when
- * this throws.
+ * `=` or NUL, is empty, or whose value contains NUL or is not a string. Values of secret-looking
+ * keys ({@link isSecretKey}, plus `extraSecretKeys`) never appear in the error. Nothing is written
+ * when this throws.
  */
-export function validateEntries(changes: Iterable<readonly [unknown, unknown]>): void {
+export function validateEntries(
+  changes: Iterable<readonly [unknown, unknown]>,
+  extraSecretKeys: Iterable<string> = [],
+): void {
   const issues: ValidationIssue[] = [];
-  for (const [key, value] of changes) issues.push(...entryIssues(key, value));
+  for (const [key, value] of changes) issues.push(...entryIssues(key, value, extraSecretKeys));
   if (issues.length > 0) throw new ValidationError(issues, "INVALID_ENV_ENTRY");
 }
 

@@ -323,5 +323,9 @@ describe("KV publishing into a PropertyTable", () => {
     expect(table.get(["kv", "my_pin_code"])).toBe("****");
     expect(table.get(["kv", "nerves_hub_cert"])).toBe("cert");
     expect(kv.get("nerves_hub_key")).toContain("PRIVATE KEY");
+    // Nor in validation errors.
+    const error = await kv.put("my_pin_code", "12\u000034").catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ path: "my_pin_code", value: "****" });
+    expect((error as Error).message).not.toContain("12");
   });
 });
