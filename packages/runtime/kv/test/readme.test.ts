@@ -39,6 +39,11 @@ it("the README example runs and prints what the README shows", { timeout: 30_000
     {
       cwd: packageDir,
       timeout: 30_000,
+      // Workspace packages resolve to their sources, so no build is needed first.
+      env: {
+        ...process.env,
+        TSX_TSCONFIG_PATH: join(packageDir, "../../../tsconfig.sources.json"),
+      },
     },
   );
   const lines = `${stdout}${stderr}`.split("\n").filter(Boolean);
