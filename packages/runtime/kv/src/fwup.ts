@@ -83,7 +83,8 @@ export function startFwup(
   ];
   const child = runner.start(argv, {
     output: "raw",
-    stdin: options.input ?? options.exitHandshake ?? false,
+    // The exit handshake needs stdin open, to close it when fwup is done.
+    stdin: options.input === true || options.exitHandshake === true,
     ...(options.env ? { env: options.env } : {}),
   });
   const decoder = new FwupFrameDecoder({ exitHandshake: options.exitHandshake ?? false });
