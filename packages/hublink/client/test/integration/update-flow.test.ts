@@ -1,0 +1,119 @@
+// End to end against @hublink/test-hub over real websockets on loopback: connect with a shared
+// secret → update offered by a deployment → the application reschedules, then applies → the
+// firmware download is cut mid-body and resumed → fwup (the STAND-IN from @runtime/kv's fixtures,
+// which writes what it receives to the device file) reports progress → completed → reboot.
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { TestHub } from "@hublink/test-hub";
+import { describeIntegration } from "@testing/netlab";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { HubLink, silentLogger, streamingUpdater, type UpdateInfo } from "../../src/index.js";
+import { deviceKv, FWUP_KEY, standInRunner, tempDirectory, until } from "../support/device.js";
+import { downloadStandIn } from "../support/download-stand-in.js";
+
+describeIntegration("hublink client: the update flow end to end", { tools: [] }, () => {
+  let hub: TestHub;
+  let client: HubLink | undefined;
+  let temp: Awaited<ReturnType<typeof tempDirectory>>;
+
+  beforeEach(async () => {
+    hub = await TestHub.start({ orchestratorIntervalMs: 100 });
+    temp = await tempDirectory();
+  });
+  afterEach(async () => {
+    await client?.stop();
+    client = undefined;
+    await hub.stop();
+    await temp.remove();
+  });
+
+  it("reschedules, applies, resumes a cut download, streams into fwup and reboots", async () => {
+    const { key, secret } = hub.addProduct({ name: "acme", sharedSecrets: true }).sharedSecrets[0]!;
+    const data = randomBytes(600_000);
+    const firmware = hub.addFirmware({
+      data,
+      meta: {
+        uuid: "22222222-2222-2222-2222-222222222222",
+        product: "acme",
+        version: "2.0.0",
+        platform: "rpi4",
+        architecture: "aarch64",
+      },
+    });
+    const firmwarePath = new URL(firmware.file.url).pathname;
+    hub.firmware.inject(firmwarePath, { type: "disconnect", afterBytes: 250_000 });
+    const devpath = join(temp.path, "mmcblk0");
+    const kv = await deviceKv(devpath);
+    const runner = await standInRunner(temp.path);
+    const offers: UpdateInfo[] = [];
+    const fwupProgress: number[] = [];
+    let rebooted = 0;
+    client = await HubLink.start({
+      host: hub.url,
+      sharedSecret: { productKey: key, productSecret: secret },
+      identifier: "dev-e2e",
+      kv,
+      runner,
+      logger: silentLogger,
+      connectWaitForNetwork: false,
+      dataPath: temp.path,
+      fwup: {
+        publicKeys: [FWUP_KEY],
+        env: { STAND_IN_FIRMWARE_SIZE: String(data.length), STAND_IN_REQUIRE_KEY: FWUP_KEY },
+      },
+      updater: streamingUpdater({ download: downloadStandIn }),
+      client: {
+        updateAvailable: (info) => {
+          offers.push(info);
+          return offers.length === 1 ? { reschedule: 300 } : "apply";
+        },
+        fwupMessage: (message) => {
+          if (message.type === "progress") fwupProgress.push(message.percent);
+        },
+        reboot: () => {
+          rebooted++;
+        },
+      },
+    });
+
+    const joined = await hub.waitForDevice("dev-e2e");
+    expect(joined.channels.device?.payload).toMatchObject({
+      nerves_fw_uuid: "11111111-1111-1111-1111-111111111111",
+      fwup_version: "1.13.2",
+      device_api_version: "2.3.0",
+      currently_downloading_uuid: null,
+    });
+    await until(() => client?.connected(), "the client to see its join");
+
+    hub.deploy({ product: "acme", firmware });
+    await hub.waitForUpdateStatus("dev-e2e", "completed", { timeoutMs: 30_000 });
+    await until(() => rebooted === 1, "the reboot callback");
+
+    // What fwup received is exactly the firmware, across the cut connection.
+    expect(Buffer.compare(await readFile(devpath), data)).toBe(0);
+    const requests = hub.firmware.requests(firmwarePath);
+    expect(requests.length).toBeGreaterThanOrEqual(2);
+    expect(requests[0]!.outcome).toBe("disconnected");
+    expect(requests.at(-1)!.range).toMatch(/^bytes=\d+-/);
+
+    const statuses = hub
+      .device("dev-e2e")!
+      .updateStatuses.map((record) =>
+        record.event === "status_update"
+          ? (record.payload as { status: string }).status
+          : `progress:${(record.payload as { value: number }).value}`,
+      );
+    // received → rescheduled, offered again → received → started (twice: the cut) → progress → completed.
+    expect(statuses.slice(0, 3)).toEqual(["received", "rescheduled", "received"]);
+    expect(statuses.filter((status) => status === "started").length).toBeGreaterThanOrEqual(2);
+    expect(statuses.slice(-2)).toEqual(["progress:100", "completed"]);
+    const rescheduled = hub.device("dev-e2e")!.updateStatuses[1]!.payload;
+    expect(rescheduled).toEqual({ status: "rescheduled", delay_for: 300 });
+    expect(offers).toHaveLength(2);
+    expect(fwupProgress.at(-1)).toBe(100);
+    expect(fwupProgress.length).toBeGreaterThan(2);
+    // The alarm came and went; the status view shows the result.
+    expect(client.status().update.phase).toBe("idle");
+  });
+});
