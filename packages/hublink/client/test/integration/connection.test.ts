@@ -27,7 +27,9 @@ describeIntegration("hublink client: connection", { tools: [] }, () => {
     await temp.remove();
   });
 
-  async function start(options: Partial<HubLinkOptions> & Pick<HubLinkOptions, "host">): Promise<HubLink> {
+  async function start(
+    options: Partial<HubLinkOptions> & Pick<HubLinkOptions, "host">,
+  ): Promise<HubLink> {
     const client = await HubLink.start({
       kv: await deviceKv(join(temp.path, "dev")),
       logger: silentLogger,
@@ -41,7 +43,8 @@ describeIntegration("hublink client: connection", { tools: [] }, () => {
   }
 
   function product() {
-    const { key, secret } = hub!.addProduct({ name: "acme", sharedSecrets: true }).sharedSecrets[0]!;
+    const { key, secret } = hub!.addProduct({ name: "acme", sharedSecrets: true })
+      .sharedSecrets[0]!;
     return { productKey: key, productSecret: secret };
   }
 
@@ -56,13 +59,21 @@ describeIntegration("hublink client: connection", { tools: [] }, () => {
     const table = new PropertyTable();
     const client = await start({
       host: hub.url.replace("127.0.0.1", "localhost"),
-      certificate: { certPath: pki.devices["cert-dev"]!.certPath, keyPath: pki.devices["cert-dev"]!.keyPath },
+      certificate: {
+        certPath: pki.devices["cert-dev"]!.certPath,
+        keyPath: pki.devices["cert-dev"]!.keyPath,
+      },
       tls: { ca: pki.serverCa.cert },
       identifier: "cert-dev",
       table,
     });
     const connection = await hub.waitForDevice("cert-dev");
-    expect(connection).toMatchObject({ auth: "certificate", path: "/socket/websocket", vsn: "2.0.0", compression: true });
+    expect(connection).toMatchObject({
+      auth: "certificate",
+      path: "/socket/websocket",
+      vsn: "2.0.0",
+      compression: true,
+    });
     await until(() => client.connected(), "join");
     expect(table.get(["hublink", "connected"])).toBe(true);
     expect(table.get(["hublink", "alarms", "disconnected"])).toBeUndefined();
@@ -91,8 +102,16 @@ describeIntegration("hublink client: connection", { tools: [] }, () => {
 
   it("keeps retrying after more redirects than it follows (quirk 18)", async () => {
     hub = await TestHub.start();
-    hub.redirectSockets({ location: `${hub.url.replace("ws:", "http:")}/device-socket/websocket?vsn=2.0.0`, times: 12 });
-    const client = await start({ host: hub.url, sharedSecret: product(), identifier: "redirected", maxRedirects: 2 });
+    hub.redirectSockets({
+      location: `${hub.url.replace("ws:", "http:")}/device-socket/websocket?vsn=2.0.0`,
+      times: 12,
+    });
+    const client = await start({
+      host: hub.url,
+      sharedSecret: product(),
+      identifier: "redirected",
+      maxRedirects: 2,
+    });
     const attempts: number[] = [];
     client.on("reconnecting", (_delay, attempt) => attempts.push(attempt));
     await hub.waitForDevice("redirected");
@@ -103,11 +122,20 @@ describeIntegration("hublink client: connection", { tools: [] }, () => {
   it("rejoins a crashed channel with parameters built afresh (quirk 7)", async () => {
     hub = await TestHub.start();
     const errors: string[] = [];
-    const client = await start({ host: hub.url, sharedSecret: product(), identifier: "crashy", client: { error: (error) => errors.push(error.code) } });
+    const client = await start({
+      host: hub.url,
+      sharedSecret: product(),
+      identifier: "crashy",
+      client: { error: (error) => errors.push(error.code) },
+    });
     await until(() => client.connected(), "join");
     const before = hub.cursor();
     hub.crashChannel("crashy", "device");
-    const rejoin = await hub.waitForMessage({ identifier: "crashy", event: "phx_join", after: before });
+    const rejoin = await hub.waitForMessage({
+      identifier: "crashy",
+      event: "phx_join",
+      after: before,
+    });
     expect(rejoin.payload).toMatchObject({ device_api_version: "2.3.0" });
     await until(() => client.connected(), "rejoin");
     expect(errors).toContain("CHANNEL_ERROR");
@@ -116,16 +144,32 @@ describeIntegration("hublink client: connection", { tools: [] }, () => {
   it("reconnects after the hub drops it and publishes the disconnected alarm meanwhile", async () => {
     hub = await TestHub.start();
     const table = new PropertyTable();
-    const client = await start({ host: hub.url, sharedSecret: product(), identifier: "dropped", table });
+    const client = await start({
+      host: hub.url,
+      sharedSecret: product(),
+      identifier: "dropped",
+      table,
+    });
     const first = await hub.waitForDevice("dropped");
     await until(() => client.connected(), "join");
     hub.disconnect("dropped", { abrupt: true });
     await until(() => table.get(["hublink", "alarms", "disconnected"]), "the disconnected alarm");
-    const second = await hub.waitForMessage({ identifier: "dropped", event: "phx_join", where: (message) => message.connectionId !== first.id });
+    const second = await hub.waitForMessage({
+      identifier: "dropped",
+      event: "phx_join",
+      where: (message) => message.connectionId !== first.id,
+    });
     expect(second.connectionId).not.toBe(first.id);
-    await until(() => client.connected() && table.get(["hublink", "alarms", "disconnected"]) === undefined, "the alarm to clear");
+    await until(
+      () => client.connected() && table.get(["hublink", "alarms", "disconnected"]) === undefined,
+      "the alarm to clear",
+    );
     client.reconnect();
-    await hub.waitForMessage({ identifier: "dropped", event: "phx_join", where: (message) => message.connectionId > second.connectionId });
+    await hub.waitForMessage({
+      identifier: "dropped",
+      event: "phx_join",
+      where: (message) => message.connectionId > second.connectionId,
+    });
   });
 
   it("tunnels through an HTTP CONNECT proxy", async () => {
@@ -148,7 +192,13 @@ describeIntegration("hublink client: connection", { tools: [] }, () => {
     await once(proxy, "listening");
     const address = proxy.address() as { port: number };
     try {
-      await start({ host: hub.url, sharedSecret: product(), identifier: "proxied", proxy: `http://127.0.0.1:${address.port}`, connectWaitForNetwork: true });
+      await start({
+        host: hub.url,
+        sharedSecret: product(),
+        identifier: "proxied",
+        proxy: `http://127.0.0.1:${address.port}`,
+        connectWaitForNetwork: true,
+      });
       await hub.waitForDevice("proxied");
       expect(tunnels).toEqual([`127.0.0.1:${hub.port}`]);
     } finally {
