@@ -2,15 +2,23 @@
 import { TestHub } from "@hublink/test-hub";
 
 let hub: TestHub | undefined;
-let counting: { identifier: string; expected: number; seen: number; startedAt: number; done?: () => void } | undefined;
+let counting:
+  | { identifier: string; expected: number; seen: number; startedAt: number; done?: () => void }
+  | undefined;
 
 process.on("message", async (message: { type: string; identifier?: string; expected?: number }) => {
   if (message.type === "start") {
     hub = await TestHub.start({ idleTimeoutMs: 600_000, firmwareServer: false });
-    const { key, secret } = hub.addProduct({ name: "bench", sharedSecrets: true }).sharedSecrets[0]!;
+    const { key, secret } = hub.addProduct({ name: "bench", sharedSecrets: true })
+      .sharedSecrets[0]!;
     process.send?.({ url: hub.url, key, secret });
   } else if (message.type === "count") {
-    counting = { identifier: message.identifier!, expected: message.expected!, seen: 0, startedAt: 0 };
+    counting = {
+      identifier: message.identifier!,
+      expected: message.expected!,
+      seen: 0,
+      startedAt: 0,
+    };
     hub!.on("updateStatus", (identifier) => {
       if (!counting || identifier !== counting.identifier) return;
       if (counting.seen === 0) counting.startedAt = performance.now();

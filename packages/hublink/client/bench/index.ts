@@ -18,7 +18,10 @@ interface HubInfo {
 
 const child = fork(new URL("./hub-child.ts", import.meta.url), [], {
   execArgv: ["--import", "tsx"],
-  env: { ...process.env, TSX_TSCONFIG_PATH: new URL("../../../../tsconfig.sources.json", import.meta.url).pathname },
+  env: {
+    ...process.env,
+    TSX_TSCONFIG_PATH: new URL("../../../../tsconfig.sources.json", import.meta.url).pathname,
+  },
   stdio: "inherit",
 });
 const ask = <T>(message: object): Promise<T> =>
@@ -28,7 +31,11 @@ const ask = <T>(message: object): Promise<T> =>
   });
 
 const hub = await ask<HubInfo>({ type: "start" });
-const kv = await KV.inMemory({ nerves_fw_active: "a", "a.nerves_fw_uuid": "bench", "a.nerves_fw_version": "1.0.0" });
+const kv = await KV.inMemory({
+  nerves_fw_active: "a",
+  "a.nerves_fw_uuid": "bench",
+  "a.nerves_fw_version": "1.0.0",
+});
 const settle = async () => {
   for (let index = 0; index < 3; index++) {
     global.gc?.();
@@ -53,11 +60,17 @@ for (let index = 0; index < CLIENTS; index++) {
     }),
   );
 }
-while (!clients.every((client) => client.connected())) await new Promise((resolve) => setTimeout(resolve, 50));
+while (!clients.every((client) => client.connected()))
+  await new Promise((resolve) => setTimeout(resolve, 50));
 const connectSeconds = (performance.now() - startedAt) / 1000;
 await settle();
 const after = process.memoryUsage();
-const perClient = (after.heapUsed + after.external + after.arrayBuffers - (before.heapUsed + before.external + before.arrayBuffers)) / CLIENTS;
+const perClient =
+  (after.heapUsed +
+    after.external +
+    after.arrayBuffers -
+    (before.heapUsed + before.external + before.arrayBuffers)) /
+  CLIENTS;
 const rssPerClient = (after.rss - before.rss) / CLIENTS;
 
 // Throughput through one channel, counted where it lands.
@@ -69,13 +82,23 @@ for (let index = 0; index < MESSAGES; index++) {
   if (index % 1000 === 0) await new Promise((resolve) => setImmediate(resolve));
 }
 const { elapsedMs } = await ask<{ elapsedMs: number }>({ type: "wait" });
-const rate = MESSAGES / ((Math.max(elapsedMs, performance.now() - sendStart)) / 1000);
+const rate = MESSAGES / (Math.max(elapsedMs, performance.now() - sendStart) / 1000);
 
-console.log(`# @hublink/client, Node ${process.version}, ${cpus()[0]?.model ?? "cpu"} x${cpus().length}`);
-console.log(`connect + NH1 sign + join, ${CLIENTS} clients: ${Math.round(CLIENTS / connectSeconds)} clients/s`);
-console.log(`memory per connected client (heap + external, ${CLIENTS} clients): ${Math.round(perClient).toLocaleString("en")} bytes`);
-console.log(`RSS per connected client (${CLIENTS} clients): ${Math.round(rssPerClient).toLocaleString("en")} bytes`);
-console.log(`device → hub through one channel (status_update, received by the hub): ${Math.round(rate).toLocaleString("en")} messages/s`);
+console.log(
+  `# @hublink/client, Node ${process.version}, ${cpus()[0]?.model ?? "cpu"} x${cpus().length}`,
+);
+console.log(
+  `connect + NH1 sign + join, ${CLIENTS} clients: ${Math.round(CLIENTS / connectSeconds)} clients/s`,
+);
+console.log(
+  `memory per connected client (heap + external, ${CLIENTS} clients): ${Math.round(perClient).toLocaleString("en")} bytes`,
+);
+console.log(
+  `RSS per connected client (${CLIENTS} clients): ${Math.round(rssPerClient).toLocaleString("en")} bytes`,
+);
+console.log(
+  `device → hub through one channel (status_update, received by the hub): ${Math.round(rate).toLocaleString("en")} messages/s`,
+);
 
 await Promise.all(clients.map((client) => client.stop()));
 await ask({ type: "stop" });

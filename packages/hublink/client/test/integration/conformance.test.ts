@@ -47,6 +47,9 @@ describeIntegration(
     let client: HubLink;
     let temp: Awaited<ReturnType<typeof tempDirectory>>;
     const seen: Record<string, unknown[]> = {};
+    const note = (name: string, value: unknown) => {
+      seen[name] = [...(seen[name] ?? []), value];
+    };
 
     async function start(
       extra: Partial<HubLinkOptions> = {},
@@ -64,17 +67,15 @@ describeIntegration(
         validationPollMs: 50,
         client: {
           identify: () => {
-            (seen.identify ??= []).push(true);
+            note("identify", true);
           },
           reboot: () => {
-            (seen.reboot ??= []).push(true);
+            note("reboot", true);
           },
         },
         ...extra,
       } as HubLinkOptions);
-      client.on("unknownMessage", (topic, event) =>
-        (seen.unknown ??= []).push(`${topic}:${event}`),
-      );
+      client.on("unknownMessage", (topic, event) => note("unknown", `${topic}:${event}`));
       await until(() => client.connected(), "join");
     }
 
