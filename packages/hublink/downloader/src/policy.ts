@@ -522,10 +522,14 @@ function notSatisfiable(state: PolicyState, headers: ResponseHeaders, now: numbe
     });
   }
   const range = parseContentRange(header(headers, "content-range"));
-  const total = range?.kind === "unsatisfied" ? range.total : state.total;
-  // We asked for bytes=<offset>- with If-Range: a 416 saying the resource is exactly `offset`
-  // long means we already hold all of it (e.g. a crash after the last byte, before the rename).
-  if (total !== undefined && total === state.offset) {
+  const announced = range?.kind === "unsatisfied" ? range.total : undefined;
+  // A length other than the one we know means another version: our bytes are stale.
+  const changed = announced !== undefined && state.total !== undefined && announced !== state.total;
+  const total = announced ?? state.total;
+  // We asked for bytes=<offset>- (with If-Range when we have a validator, which the server checks
+  // before the Range): a 416 saying the resource is exactly `offset` long means we already hold
+  // all of it, e.g. after a crash between the last byte and the rename.
+  if (!changed && total !== undefined && total === state.offset) {
     return complete({ ...state, total });
   }
   if (!state.options.allowRestart) {
