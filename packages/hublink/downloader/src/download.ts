@@ -469,6 +469,8 @@ export class Download extends EventEmitter<DownloadEvents> implements AsyncItera
     budget: number | undefined,
   ): Promise<T> {
     const signal = this.aborter.signal;
+    // The work may fail after we stopped waiting for it; that is not an unhandled rejection.
+    work.catch(() => {});
     if (signal.aborted) return Promise.reject(new Stop("aborted"));
     const limits: Array<[number, Stop["kind"]]> = [
       [this.options.retry.idleTimeout, "idle"],
