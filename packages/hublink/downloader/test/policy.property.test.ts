@@ -282,10 +282,9 @@ const optionsArbitrary = fc.record({
   expectSize: fc.boolean(),
 });
 
-function policyOptions(
-  input: fc.RecordValue<typeof optionsArbitrary>,
-  size: number,
-): PolicyOptions {
+type OptionsInput = typeof optionsArbitrary extends fc.Arbitrary<infer T> ? T : never;
+
+function policyOptions(input: OptionsInput, size: number): PolicyOptions {
   return {
     retry: normalizeRetryConfig({
       maxDisconnects: input.maxDisconnects,

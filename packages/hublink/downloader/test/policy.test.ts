@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalizeRetryConfig } from "../src/config.js";
+import { normalizeRetryConfig, type RetryConfig } from "../src/config.js";
 import type { ResponseHeaders } from "../src/http.js";
 import {
   createPolicy,
@@ -20,7 +20,9 @@ import {
 const URL = "https://cdn.example/fw.fw?sig=1";
 const ETAG = '"v1"';
 
-function options(overrides: Partial<PolicyOptions> & { retry?: object } = {}): PolicyOptions {
+function options(
+  overrides: Partial<Omit<PolicyOptions, "retry">> & { retry?: Partial<RetryConfig> } = {},
+): PolicyOptions {
   return {
     maxRedirects: 3,
     allowRestart: false,
