@@ -25,6 +25,16 @@ if [ "$(id -u)" -ne 0 ] && [ "${REQUIRE_INTEGRATION:-0}" != "1" ]; then
 fi
 pnpm vitest run
 
+step "the demo (README's first command) shows live changes"
+if [ "$(id -u)" -eq 0 ]; then
+  demo_output=$(DEMO_SECONDS=6 pnpm --silent --filter @examples/live-interfaces start)
+  echo "$demo_output" | tail -n 6
+  # As root the demo creates a veth pair and pulls its peer's cable: the carrier change must show.
+  grep -q 'carrier: true → false' <<<"$demo_output" || { echo "demo showed no live change"; exit 1; }
+else
+  echo "not root: the demo's veth exercise needs root; skipped"
+fi
+
 step "unit tests on Node 22"
 node22_dir="$repo_root/.cache/node22"
 if [ ! -x "$node22_dir/node_modules/.bin/node" ]; then
