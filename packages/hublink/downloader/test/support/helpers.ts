@@ -104,34 +104,3 @@ export function sameBytes(actual: Uint8Array, expected: Uint8Array): string {
   while (index < length && actual[index] === expected[index]) index++;
   return `differ: lengths ${actual.length} vs ${expected.length}, first difference at ${index}`;
 }
-
-/**
- * A tsconfig for `tsx` child processes that maps every workspace package to its source, the
- * way the vitest config does, so children need no build. Pass its path as TSX_TSCONFIG_PATH.
- */
-export async function workspaceTsconfig(directory: string): Promise<string> {
-  const { readdir, readFile, writeFile } = await import("node:fs/promises");
-  const { join } = await import("node:path");
-  const packagesDir = new URL("../../../../", import.meta.url).pathname;
-  const paths: Record<string, string[]> = {};
-  for (const family of await readdir(packagesDir)) {
-    for (const name of await readdir(join(packagesDir, family)).catch(() => [] as string[])) {
-      const manifest = await readFile(
-        join(packagesDir, family, name, "package.json"),
-        "utf8",
-      ).catch(() => undefined);
-      if (manifest === undefined) continue;
-      paths[(JSON.parse(manifest) as { name: string }).name] = [
-        join(packagesDir, family, name, "src/index.ts"),
-      ];
-    }
-  }
-  const path = join(directory, "tsconfig.child.json");
-  await writeFile(
-    path,
-    JSON.stringify({
-      compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", paths },
-    }),
-  );
-  return path;
-}
