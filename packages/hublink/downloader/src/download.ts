@@ -130,6 +130,11 @@ class Stop {
 
 const clock = () => performance.now();
 
+/** @internal */
+export function alreadyConsumed(): DeviceError {
+  return new DeviceError("ALREADY_CONSUMED", "a download can be iterated or saved only once");
+}
+
 /**
  * One download. Iterate it (`for await (const chunk of download)`) or call `toFile(path)`, once.
  * Nothing happens until then. Events: `response`, `progress`, `retry`, `restart`, `warning`,
@@ -150,11 +155,16 @@ export class Download extends EventEmitter<DownloadEvents> implements AsyncItera
     localAddress: undefined,
   };
   private lastNetworkError: Error | undefined;
+  /** Ends the network wait in progress, if any. */
+  private stopWaiting: ((stop: Stop) => void) | undefined;
 
   constructor(url: string | URL, options: DownloadOptions = {}) {
     super();
     this.options = normalizeOptions(url, options);
     this.url = this.options.url;
+    this.aborter.signal.addEventListener("abort", () => this.stopWaiting?.(new Stop("aborted")), {
+      once: true,
+    });
     const signal = this.options.signal;
     if (signal) {
       const onAbort = () => this.abort(signal.reason);
@@ -227,15 +237,14 @@ export class Download extends EventEmitter<DownloadEvents> implements AsyncItera
   get [internals]() {
     return {
       options: this.options,
+      consumed: this.consumed,
       run: (setup: RunSetup) => this.run(setup),
       connection: () => this.connection,
     };
   }
 
   private async *run(setup: RunSetup): AsyncGenerator<Item, void, undefined> {
-    if (this.consumed) {
-      throw new DeviceError("ALREADY_CONSUMED", "a download can be iterated or saved only once");
-    }
+    if (this.consumed) throw alreadyConsumed();
     this.consumed = true;
     const options = this.options;
     const startedAt = clock();
@@ -344,15 +353,19 @@ export class Download extends EventEmitter<DownloadEvents> implements AsyncItera
         const exchange = this.exchange!;
         let budget = decision.budgetMs;
         for (;;) {
-          const waitStart = clock();
-          let chunk: Buffer | null;
+          let chunk: Buffer | null | undefined;
           try {
-            chunk = await this.waitForNetwork(exchange.next(), state, budget);
+            if (this.aborter.signal.aborted) throw new Stop("aborted");
+            chunk = exchange.take();
+            if (chunk === undefined) {
+              const waitStart = clock();
+              chunk = await this.waitForNetwork(exchange.next(), state, budget);
+              if (budget !== undefined) budget -= clock() - waitStart;
+            }
           } catch (error) {
             decision = this.failureDecision(error, state, exchange);
             break;
           }
-          if (budget !== undefined) budget -= clock() - waitStart;
           if (chunk === null) {
             decision = onEnd(state, clock());
             break;
@@ -468,25 +481,26 @@ export class Download extends EventEmitter<DownloadEvents> implements AsyncItera
     state: PolicyState,
     budget: number | undefined,
   ): Promise<T> {
-    const signal = this.aborter.signal;
     // The work may fail after we stopped waiting for it; that is not an unhandled rejection.
     work.catch(() => {});
-    if (signal.aborted) return Promise.reject(new Stop("aborted"));
-    const limits: Array<[number, Stop["kind"]]> = [
-      [this.options.retry.idleTimeout, "idle"],
-      [state.deadline - clock(), "max_timeout"],
-    ];
-    if (budget !== undefined) limits.push([budget, "worst_case"]);
-    const [delay, kind] = limits.reduce((best, next) => (next[0] < best[0] ? next : best));
+    if (this.aborter.signal.aborted) return Promise.reject(new Stop("aborted"));
+    let delay = this.options.retry.idleTimeout;
+    let kind: Stop["kind"] = "idle";
+    const untilDeadline = state.deadline - clock();
+    if (untilDeadline < delay) [delay, kind] = [untilDeadline, "max_timeout"];
+    if (budget !== undefined && budget < delay) [delay, kind] = [budget, "worst_case"];
     return new Promise<T>((resolve, reject) => {
-      const onAbortSignal = () => settle(() => reject(new Stop("aborted")));
-      const timer = setTimeout(() => settle(() => reject(new Stop(kind))), Math.max(0, delay));
+      let settled = false;
       const settle = (action: () => void) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
-        signal.removeEventListener("abort", onAbortSignal);
+        this.stopWaiting = undefined;
         action();
       };
-      signal.addEventListener("abort", onAbortSignal, { once: true });
+      const timer = setTimeout(() => settle(() => reject(new Stop(kind))), Math.max(0, delay));
+      // One abort listener for the whole download (see the constructor), not one per wait.
+      this.stopWaiting = (stop) => settle(() => reject(stop));
       work.then(
         (value) => settle(() => resolve(value)),
         (error) => settle(() => reject(error)),

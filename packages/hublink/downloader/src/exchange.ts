@@ -77,19 +77,30 @@ export class Exchange implements Dispatcher.DispatchHandler {
     );
   }
 
+  /**
+   * Without waiting: the next queued chunk, `null` at the end of the body, `undefined` when
+   * nothing has arrived yet; throws {@link ExchangeError} once the queue is drained after a
+   * failure. The fast path: a consumer that keeps up never sets a timer per chunk.
+   */
+  take(): Buffer | null | undefined {
+    const chunk = this.queue.shift();
+    if (chunk !== undefined) {
+      this.queuedBytes -= chunk.length;
+      if (this.queuedBytes < this.highWaterMark && this.controller?.paused) {
+        this.controller.resume();
+      }
+      return chunk;
+    }
+    if (this.failure) throw this.failure;
+    if (this.ended) return null;
+    return undefined;
+  }
+
   /** The next chunk, `null` at the end of the body; rejects with {@link ExchangeError}. */
   async next(): Promise<Buffer | null> {
     for (;;) {
-      const chunk = this.queue.shift();
-      if (chunk !== undefined) {
-        this.queuedBytes -= chunk.length;
-        if (this.queuedBytes < this.highWaterMark && this.controller?.paused) {
-          this.controller.resume();
-        }
-        return chunk;
-      }
-      if (this.failure) throw this.failure;
-      if (this.ended) return null;
+      const chunk = this.take();
+      if (chunk !== undefined) return chunk;
       await new Promise<void>((resolve) => {
         this.waiter = { resolve };
       });

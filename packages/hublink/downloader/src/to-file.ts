@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fsyncDirectory, readFirstValid, writeFileAtomic } from "@runtime/atomic-file";
 import { fieldPath, ValidationError, type ValidationIssue } from "@runtime/errors";
-import type { CompleteEvent, Download } from "./download.js";
+import { alreadyConsumed, type CompleteEvent, type Download } from "./download.js";
 import { DownloadError, HttpStatusError } from "./errors.js";
 import { resumeKeyOf } from "./http.js";
 import { internals } from "./internal.js";
@@ -129,6 +129,8 @@ export async function writeToFile(
   const inner = download[internals];
   const downloadOptions = inner.options;
   checkOptions(path, options, downloadOptions.resumeFrom !== undefined);
+  // Before touching the disk: a second call must not clean up the first one's partial file.
+  if (inner.consumed) throw alreadyConsumed();
   const partialPath = options.partialPath ?? `${path}.partial`;
   const statePath = options.statePath ?? `${partialPath}.state`;
   const checkpointBytes = options.checkpointBytes ?? 8 * 1024 * 1024;

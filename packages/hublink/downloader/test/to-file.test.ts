@@ -229,6 +229,23 @@ describe("toFile", () => {
     expect(sameBytes(await readFile(target), SOURCE)).toBe("same");
   });
 
+  it("refuses a second consumer without touching the first one's partial file", async () => {
+    server.script("/fw.fw", [{ kind: "serve", stallAt: 600_000 }]);
+    const job = download(server.url("/fw.fw"));
+    const first = job
+      .toFile(target, { checkpointBytes: 64 * 1024 })
+      .catch((error: unknown) => error);
+    await waitFor(
+      () => job.bytes,
+      (held) => held >= 600_000,
+    );
+    await expect(job.toFile(target)).rejects.toMatchObject({ code: "ALREADY_CONSUMED" });
+    expect((await readdir(dir)).sort()).toContain("fw.fw.partial");
+    job.abort();
+    expect(await first).toMatchObject({ code: "ABORTED" });
+    expect((await readState()).bytes).toBe(600_000);
+  });
+
   it("rejects bad options before touching the disk", async () => {
     const job = download(server.url("/fw.fw"));
     await expect(job.toFile(target, { checkpointBytes: 0 })).rejects.toThrow(
