@@ -19,9 +19,11 @@ export interface RetryConfig {
   /** Pause before each retry. Default 15 000. */
   timeBetweenRetries: number;
   /**
-   * The slowest link the device is expected to have, in bytes per second. A response body that
-   * takes longer than `remaining bytes / worstCaseDownloadSpeed` (at least
-   * `worstCaseMinimumTimeout`) of network time gives up. Default 30 000.
+   * The slowest link the device is expected to have, in **bits** per second: the default 30 000 is
+   * LTE Cat-M1 with some slack, as in NervesHubLink, whose formula uses bits although its docs say
+   * bytes (see docs/decisions/0011). A response body that takes longer than
+   * `remaining bytes × 8 / worstCaseDownloadSpeed` (at least `worstCaseMinimumTimeout`) of network
+   * time gives up. Default 30 000.
    */
   worstCaseDownloadSpeed: number;
   /** Floor of the worst-case deadline, so small files are not cut off on slow links. Default 300 000. */
@@ -52,7 +54,7 @@ const RULES: Record<keyof RetryConfig, Rule> = {
     integer: true,
     describe: "an integer number of milliseconds >= 0",
   },
-  worstCaseDownloadSpeed: { minimum: 1, integer: false, describe: "a number of bytes/s >= 1" },
+  worstCaseDownloadSpeed: { minimum: 1, integer: false, describe: "a number of bits/s >= 1" },
   worstCaseMinimumTimeout: {
     minimum: 0,
     integer: true,
@@ -109,7 +111,7 @@ export function normalizeRetryConfig(input?: Partial<RetryConfig>, path = "retry
 }
 
 /**
- * Network-time budget of one response body: `bytes / worstCaseDownloadSpeed`, at least
+ * Network-time budget of one response body: `bytes × 8 / worstCaseDownloadSpeed` seconds, at least
  * `worstCaseMinimumTimeout`. `undefined` when the length is unknown (only `maxTimeout` applies).
  */
 export function worstCaseBudget(
@@ -117,6 +119,6 @@ export function worstCaseBudget(
   bytes: number | undefined,
 ): number | undefined {
   if (bytes === undefined) return undefined;
-  const atWorstSpeed = Math.ceil((bytes / config.worstCaseDownloadSpeed) * 1000);
+  const atWorstSpeed = Math.ceil(((bytes * 8) / config.worstCaseDownloadSpeed) * 1000);
   return Math.max(atWorstSpeed, config.worstCaseMinimumTimeout);
 }

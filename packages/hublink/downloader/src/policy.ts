@@ -700,7 +700,7 @@ export function onTimeout(state: PolicyState, which: "worst_case" | "max_timeout
   const limitMs = state.body?.budgetMs;
   return fail(state, {
     code: "DEADLINE_EXCEEDED",
-    detail: `the body did not arrive within its worst-case deadline${limitMs !== undefined ? ` of ${limitMs} ms` : ""} (${retry.worstCaseDownloadSpeed} bytes/s, at least ${retry.worstCaseMinimumTimeout} ms)`,
+    detail: `the body did not arrive within its worst-case deadline${limitMs !== undefined ? ` of ${limitMs} ms` : ""} (${retry.worstCaseDownloadSpeed} bits/s, at least ${retry.worstCaseMinimumTimeout} ms)`,
     ...(limitMs !== undefined ? { limitMs } : {}),
   });
 }

@@ -31,8 +31,8 @@ describe("normalizeRetryConfig", () => {
     ["idleTimeout", 0, "must be an integer number of milliseconds >= 1"],
     ["maxTimeout", "1h", "must be an integer number of milliseconds >= 1"],
     ["timeBetweenRetries", -5, "must be an integer number of milliseconds >= 0"],
-    ["worstCaseDownloadSpeed", 0, "must be a number of bytes/s >= 1"],
-    ["worstCaseDownloadSpeed", Number.NaN, "must be a number of bytes/s >= 1"],
+    ["worstCaseDownloadSpeed", 0, "must be a number of bits/s >= 1"],
+    ["worstCaseDownloadSpeed", Number.NaN, "must be a number of bits/s >= 1"],
     [
       "worstCaseMinimumTimeout",
       Number.POSITIVE_INFINITY,
@@ -104,9 +104,9 @@ describe("normalizeRetryConfig", () => {
 
 describe("worstCaseBudget", () => {
   const config = normalizeRetryConfig();
-  it("is the length at the worst speed, in bytes per second", () => {
-    // 100 MB at 30,000 B/s: 3,333.4 s.
-    expect(worstCaseBudget(config, 100_000_000)).toBe(3_333_334);
+  it("is the length at the worst speed, in bits per second (NervesHubLink's formula)", () => {
+    // 100 MB at 30 kbit/s (LTE Cat-M1): 26,666.7 s, about 7.4 h.
+    expect(worstCaseBudget(config, 100_000_000)).toBe(26_666_667);
   });
   it("is never under five minutes (NervesHubLink 2.12.0)", () => {
     expect(worstCaseBudget(config, 1_000)).toBe(300_000);

@@ -305,13 +305,14 @@ describe("stalls and deadlines", () => {
     server.script("/file", [{ kind: "serve", rate: 100_000 }]);
     const job = download(server.url(), {
       retry: {
-        worstCaseDownloadSpeed: 10_000_000,
+        worstCaseDownloadSpeed: 80_000_000,
         worstCaseMinimumTimeout: 100,
         idleTimeout: 5_000,
       },
     });
     const error = await collect(job).catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(DeadlineExceededError);
+    // 1 MiB × 8 / 80 Mbit/s = 105 ms of network time, while the server needs about 10 s.
     expect(error).toMatchObject({ code: "DEADLINE_EXCEEDED", limitMs: 105 });
     expect(server.requests).toHaveLength(1);
   });
