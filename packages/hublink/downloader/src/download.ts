@@ -193,11 +193,13 @@ export class Download extends EventEmitter<DownloadEvents> implements AsyncItera
 
   /**
    * Where to resume later: persist it with the bytes and pass it back as `resumeFrom` (and the
-   * same resource's SHA-256 state as `resumeHash`).
+   * same resource's SHA-256 state as `resumeHash`). `bytes` is 0 when the bytes held are known to
+   * be stale (the resource changed and the download was about to fetch it again).
    */
   resumeState(): ResumeState {
     const state = this.state;
     const point: ResumeState = { key: resumeKeyOf(this.url), bytes: this.bytes };
+    if (state?.refetch) return { key: point.key, bytes: 0 };
     const validator = state?.validator ?? this.options.resumeFrom;
     if (validator?.etag !== undefined) point.etag = validator.etag;
     if (validator?.lastModified !== undefined) point.lastModified = validator.lastModified;

@@ -4,8 +4,8 @@
 // a reboot) finds the state, trusts exactly the checkpointed bytes, re-hashes them, and resumes.
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { type FileHandle, open, rename, rm, stat, truncate } from "node:fs/promises";
-import { dirname } from "node:path";
+import { type FileHandle, open, readdir, rename, rm, stat, truncate } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fsyncDirectory, readFirstValid, writeFileAtomic } from "@runtime/atomic-file";
 import { fieldPath, ValidationError, type ValidationIssue } from "@runtime/errors";
@@ -112,6 +112,21 @@ async function writeAll(handle: FileHandle, chunk: Buffer, position: number): Pr
   }
 }
 
+/**
+ * A crash in the middle of a checkpoint leaves writeFileAtomic's temporary file
+ * (`.<name>.<random>.tmp`) behind; on a device that reboots often they would pile up.
+ */
+async function removeStrayTemporaries(statePath: string): Promise<void> {
+  const directory = dirname(statePath);
+  const prefix = `.${basename(statePath)}.`;
+  const names = await readdir(directory).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.startsWith(prefix) && name.endsWith(".tmp")) {
+      await rm(join(directory, name), { force: true });
+    }
+  }
+}
+
 /** Errors after which the partial data is worthless. */
 function partialIsWorthless(error: unknown): boolean {
   if (error instanceof HttpStatusError) return error.status === 404 || error.status === 410;
@@ -170,6 +185,7 @@ export async function writeToFile(
     await rm(partialPath, { force: true });
     await rm(statePath, { force: true });
   }
+  await removeStrayTemporaries(statePath);
 
   const handle = await open(partialPath, resume ? "r+" : "w", options.mode ?? 0o644);
   let position = resume?.bytes ?? 0;
@@ -218,7 +234,8 @@ export async function writeToFile(
     await fsyncDirectory(dirname(path));
     await rm(statePath, { force: true });
   } catch (error) {
-    if (partialIsWorthless(error) || position === 0) {
+    // Nothing worth resuming: no bytes, or bytes of a version the server no longer has.
+    if (partialIsWorthless(error) || position === 0 || download.resumeState().bytes === 0) {
       if (open_) await handle.close().catch(() => {});
       open_ = false;
       await rm(partialPath, { force: true });

@@ -91,6 +91,31 @@ describe("toFile", () => {
     expect(await readdir(dir)).toEqual(["fw.fw"]);
   });
 
+  it("removes temporary state files a crash mid-checkpoint left behind", async () => {
+    const stray = join(dir, ".fw.fw.partial.state.0123456789ab.tmp");
+    await writeFile(stray, "half a state");
+    await download(server.url("/fw.fw")).toFile(target);
+    expect(await readdir(dir)).toEqual(["fw.fw"]);
+  });
+
+  it("deletes a partial the server proved stale when the refetch then fails", async () => {
+    await interruptedAt(600_000);
+    // The server lost the file's tail: the resume gets a 416 naming a shorter length, and the
+    // fetch from zero that follows fails too.
+    server.script("/fw.fw", [
+      { kind: "status", status: 416, headers: { "content-range": "bytes */500000" } },
+      { kind: "status", status: 500 },
+    ]);
+    const error = await download(server.url("/fw.fw"), {
+      retry: { maxDisconnects: 1, timeBetweenRetries: 5 },
+    })
+      .toFile(target)
+      .catch((failure: unknown) => failure);
+    expect(error).toMatchObject({ code: "HTTP_STATUS", status: 500 });
+    expect(server.ranges("/fw.fw").slice(-2)).toEqual(["bytes=600000-", "-"]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it("trusts only checkpointed bytes: a longer partial file is cut back to the state", async () => {
     await interruptedAt(600_000);
     const state = await readState();
