@@ -764,6 +764,23 @@ describe("TLS", () => {
     expect(secure.requests[0]?.clientCertificate).toBe("device-0042");
   });
 
+  it("does mutual TLS through a CONNECT proxy", async () => {
+    const proxy = await ConnectProxy.start();
+    try {
+      const job = download(secure.url("/file"), {
+        proxy: proxy.url,
+        tls: { ca: fixture("ca.pem"), cert: fixture("device.pem"), key: fixture("device.key") },
+      });
+      const seen = record(job);
+      expect(sameBytes(await collect(job), SOURCE)).toBe("same");
+      expect(proxy.tunnels.map((tunnel) => tunnel.target)).toEqual([`127.0.0.1:${secure.port}`]);
+      expect(secure.requests[0]?.clientCertificate).toBe("device-0042");
+      expect(seen.of<CompleteEvent>("complete")[0]?.localAddress).toBe("127.0.0.1");
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("refuses a server its CA list does not vouch for", async () => {
     const job = download(secure.url("/file"), { retry: { maxDisconnects: 0 } });
     const error = await collect(job).catch((failure: unknown) => failure);
