@@ -128,6 +128,13 @@ class Stop {
   constructor(readonly kind: "idle" | "worst_case" | "max_timeout" | "aborted") {}
 }
 
+interface PendingWait {
+  /** Clock time at which the wait gives up. */
+  limitAt: number;
+  kind: Stop["kind"];
+  stop(stop: Stop): void;
+}
+
 const clock = () => performance.now();
 
 /** @internal */
@@ -155,16 +162,20 @@ export class Download extends EventEmitter<DownloadEvents> implements AsyncItera
     localAddress: undefined,
   };
   private lastNetworkError: Error | undefined;
-  /** Ends the network wait in progress, if any. */
-  private stopWaiting: ((stop: Stop) => void) | undefined;
+  /** The network wait in progress, if any, and its single watchdog timer. */
+  private pendingWait: PendingWait | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private watchdogAt = 0;
 
   constructor(url: string | URL, options: DownloadOptions = {}) {
     super();
     this.options = normalizeOptions(url, options);
     this.url = this.options.url;
-    this.aborter.signal.addEventListener("abort", () => this.stopWaiting?.(new Stop("aborted")), {
-      once: true,
-    });
+    this.aborter.signal.addEventListener(
+      "abort",
+      () => this.pendingWait?.stop(new Stop("aborted")),
+      { once: true },
+    );
     const signal = this.options.signal;
     if (signal) {
       const onAbort = () => this.abort(signal.reason);
@@ -216,15 +227,34 @@ export class Download extends EventEmitter<DownloadEvents> implements AsyncItera
     if (this.ownDispatcher) this.dispatcher?.destroy(error).catch(() => {});
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
     const items = this.run({
       allowRestart: this.options.allowRestart,
       resume: this.options.resumeFrom,
       resumeHash: this.options.resumeHash,
     });
-    return (async function* () {
-      for await (const item of items) if (item.type === "data") yield item.chunk;
-    })();
+    // A thin iterator rather than a second generator: one promise per chunk, not two.
+    const iterator: AsyncIterableIterator<Uint8Array> = {
+      async next() {
+        for (;;) {
+          const result = await items.next();
+          if (result.done) return { done: true, value: undefined };
+          if (result.value.type === "data") return { done: false, value: result.value.chunk };
+        }
+      },
+      async return() {
+        await items.return(undefined);
+        return { done: true, value: undefined };
+      },
+      async throw(error?: unknown) {
+        await items.throw(error);
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
   }
 
   /**
@@ -486,28 +516,60 @@ export class Download extends EventEmitter<DownloadEvents> implements AsyncItera
     // The work may fail after we stopped waiting for it; that is not an unhandled rejection.
     work.catch(() => {});
     if (this.aborter.signal.aborted) return Promise.reject(new Stop("aborted"));
-    let delay = this.options.retry.idleTimeout;
+    const now = clock();
+    let limitAt = now + this.options.retry.idleTimeout;
     let kind: Stop["kind"] = "idle";
-    const untilDeadline = state.deadline - clock();
-    if (untilDeadline < delay) [delay, kind] = [untilDeadline, "max_timeout"];
-    if (budget !== undefined && budget < delay) [delay, kind] = [budget, "worst_case"];
+    if (state.deadline < limitAt) [limitAt, kind] = [state.deadline, "max_timeout"];
+    if (budget !== undefined && now + budget < limitAt)
+      [limitAt, kind] = [now + budget, "worst_case"];
     return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const settle = (action: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.stopWaiting = undefined;
-        action();
+      const wait: PendingWait = {
+        limitAt,
+        kind,
+        stop: (stop) => {
+          if (this.pendingWait !== wait) return;
+          this.pendingWait = undefined;
+          reject(stop);
+        },
       };
-      const timer = setTimeout(() => settle(() => reject(new Stop(kind))), Math.max(0, delay));
-      // One abort listener for the whole download (see the constructor), not one per wait.
-      this.stopWaiting = (stop) => settle(() => reject(stop));
+      this.pendingWait = wait;
+      this.armWatchdog(limitAt);
       work.then(
-        (value) => settle(() => resolve(value)),
-        (error) => settle(() => reject(error)),
+        (value) => {
+          if (this.pendingWait !== wait) return;
+          this.pendingWait = undefined;
+          resolve(value);
+        },
+        (error) => {
+          if (this.pendingWait !== wait) return;
+          this.pendingWait = undefined;
+          reject(error);
+        },
       );
     });
+  }
+
+  /**
+   * One timer for all network waits: most waits end long before their limit, so instead of a
+   * timer per chunk, the watchdog fires at the earliest limit it knows and then checks whether
+   * the wait in progress (if any) has run out; if not, it sleeps until that wait's limit.
+   */
+  private armWatchdog(limitAt: number): void {
+    if (this.watchdog && this.watchdogAt <= limitAt) return;
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdogAt = limitAt;
+    this.watchdog = setTimeout(
+      () => {
+        this.watchdog = undefined;
+        const wait = this.pendingWait;
+        if (!wait) return;
+        if (clock() >= wait.limitAt) wait.stop(new Stop(wait.kind));
+        else this.armWatchdog(wait.limitAt);
+      },
+      Math.max(0, limitAt - clock()),
+    );
+    // It may outlive the last wait; the sockets, not this timer, keep the process alive.
+    this.watchdog.unref();
   }
 
   /** Waits between retries; resolves with a decision only when the wait itself ends the download. */
@@ -547,6 +609,8 @@ export class Download extends EventEmitter<DownloadEvents> implements AsyncItera
   }
 
   private async cleanUp(graceful: boolean): Promise<void> {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
     this.exchange?.abort(new Error("download finished"));
     this.aborter.abort(new Error("download finished"));
     if (this.ownDispatcher && this.dispatcher) {
