@@ -462,7 +462,8 @@ function fullResponse(state: PolicyState, headers: ResponseHeaders): Decision {
   return acceptBody(state, {
     first: 0,
     end: length,
-    total: length ?? (sameVersion ? state.total : undefined),
+    // A length learnt earlier only describes this body if we continue the same version.
+    total: length ?? (sameVersion && state.offset > 0 ? state.total : undefined),
     validator: state.validator,
     fresh: validator,
     sameVersion,
@@ -480,7 +481,11 @@ function partialResponse(state: PolicyState, headers: ResponseHeaders, now: numb
     (state.total !== undefined && range.total !== undefined && range.total !== state.total) ||
     (state.validator.etag !== undefined &&
       validator.etag !== undefined &&
-      validator.etag !== state.validator.etag);
+      validator.etag !== state.validator.etag) ||
+    (state.validator.etag === undefined &&
+      state.validator.lastModified !== undefined &&
+      validator.lastModified !== undefined &&
+      validator.lastModified !== state.validator.lastModified);
   const end = range.last + 1;
   if (changed && state.offset > 0) {
     if (range.first === 0) {

@@ -478,6 +478,25 @@ describe("206 responses", () => {
     }
   });
 
+  it("compares Last-Modified when there is no strong ETag", () => {
+    const resumed = start(
+      { allowRestart: true },
+      { bytes: 500, lastModified: "Tue, 01 Jan 2026 00:00:00 GMT" },
+    );
+    const newer = partial(500, 999, 1000, {
+      etag: 'W/"weak"',
+      "last-modified": "Wed, 02 Jan 2026 00:00:00 GMT",
+    });
+    expect(expectType(onResponse(resumed.state, newer, 0), "retry").reason).toBe(
+      "resource_changed",
+    );
+    const same = partial(500, 999, 1000, {
+      etag: 'W/"weak"',
+      "last-modified": "Tue, 01 Jan 2026 00:00:00 GMT",
+    });
+    expectType(onResponse(resumed.state, same, 0), "body");
+  });
+
   it("fails at once for a consumer that cannot restart", () => {
     const resumed = start({}, { bytes: 500, etag: ETAG, total: 1000 });
     expect(
@@ -546,6 +565,23 @@ describe("416", () => {
 });
 
 describe("lengths", () => {
+  it("does not carry a length learnt before into a new body when nothing is held", () => {
+    const first = expectType(onResponse(start().state, full(1000), 0), "body");
+    const retry = expectType(
+      onFailure(first.state, { kind: "network", serverClosed: true }, 0),
+      "retry",
+    );
+    const again = expectType(nextRequest(retry.state, 0), "request");
+    // The file changed to 1200 bytes and now comes chunked, without a length.
+    const body = expectType(
+      onResponse(again.state, { status: 200, headers: { etag: '"v2"' } }, 0),
+      "body",
+    );
+    expect(body.state.total).toBeUndefined();
+    const chunk = onData(body.state, 1200);
+    expect(chunk).toMatchObject({ from: 0, to: 1200, excess: 0 });
+  });
+
   it("completes a body without a length when it ends", () => {
     const body = expectType(onResponse(start().state, { status: 200, headers: {} }, 0), "body");
     expect(body.budgetMs).toBeUndefined();
