@@ -350,7 +350,10 @@ describeIntegration("test-hub: firmware HTTP server", { tools: [] }, () => {
         server.inject("/fw/app.fw", { type: "disconnect", afterBytes: 1, atOffset: 2 }),
       ).toThrow(/fault.atOffset: give afterBytes or atOffset, not both/);
       expect(() =>
-        server.inject("/fw/app.fw", [{ type: "etag", etag: null }, { type: "stall", atOffset: -1 }]),
+        server.inject("/fw/app.fw", [
+          { type: "etag", etag: null },
+          { type: "stall", atOffset: -1 },
+        ]),
       ).toThrow(/fault\[1\].atOffset: must be an integer >= 0/);
       // Nothing was queued.
       expect((await get("/fw/app.fw")).body.equals(Buffer.from(DATA))).toBe(true);
