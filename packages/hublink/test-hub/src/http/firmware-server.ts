@@ -375,9 +375,9 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
   inject(path: string, fault: HttpFault | HttpFault[], options: FaultOptions = {}): void {
     const queue = this.#faults.get(path) ?? [];
     const faults = Array.isArray(fault) ? fault : [fault];
-    faults.forEach((item, index) =>
-      checkPosition(item, Array.isArray(fault) ? `fault[${index}]` : "fault"),
-    );
+    faults.forEach((item, index) => {
+      checkPosition(item, Array.isArray(fault) ? `fault[${index}]` : "fault");
+    });
     queue.push({ faults, remaining: options.times ?? 1, when: options.when });
     this.#faults.set(path, queue);
   }
