@@ -1,5 +1,14 @@
 // Configuration: one typed options object, validated (errors name the field), with defaults.
 // Pure. NervesHubLink's configuration surface (reference §10.1) is the model; names are ours.
+import {
+  DEFAULT_RETRY_CONFIG,
+  type DownloadOptions,
+  download,
+  normalizeRetryConfig,
+  type ProxyOptions,
+  type RetryConfig,
+  type TlsOptions,
+} from "@hublink/downloader";
 import { fieldPath, ValidationError, type ValidationIssue } from "@runtime/errors";
 import type { Nh1Digest } from "./auth/nh1.js";
 import type { BackoffOptions } from "./backoff.js";
@@ -45,6 +54,27 @@ export interface TlsSettings {
   rejectUnauthorized?: boolean;
   /** Default `TLSv1.2` (what NervesHub serves unless TLS 1.3 is turned on). */
   minVersion?: "TLSv1.2" | "TLSv1.3";
+}
+
+/**
+ * Firmware downloads through `@hublink/downloader` (NervesHubLink's `retry_config`,
+ * `downloader_ssl` and `downloader_http_opts`).
+ */
+export interface DownloaderSettings {
+  /**
+   * NervesHubLink's `retry_config` knobs, camel-cased, durations in ms: `maxDisconnects` 10,
+   * `idleTimeout` 60 000, `maxTimeout` 86 400 000, `timeBetweenRetries` 15 000,
+   * `worstCaseDownloadSpeed` 30 000 (bits/s, as Link computes it), `worstCaseMinimumTimeout`
+   * 300 000.
+   */
+  retry: RetryConfig;
+  /**
+   * TLS for the firmware host (Link's `downloader_ssl`). Default: Node's CA list. The socket's
+   * `tls` is not used: firmware comes from another host (presigned storage URLs).
+   */
+  tls: TlsOptions | undefined;
+  /** HTTP proxy for downloads (CONNECT). Default (undefined): `proxy`; `false`: none. */
+  proxy: string | ProxyOptions | false | undefined;
 }
 
 export interface FwupSettings {
@@ -97,6 +127,7 @@ export interface HubLinkConfig {
   /** Websocket redirects followed within one attempt. Default 5 (then back off and retry). */
   maxRedirects: number;
   fwup: FwupSettings;
+  downloader: DownloaderSettings;
   /** Unit of `delay_for` sent for a reschedule (quirk 1). Default `milliseconds`. */
   rescheduleUnit: RescheduleUnit;
   /** Poll for validation after joining unvalidated. Default 10,000 (Link). */
@@ -108,11 +139,18 @@ export interface HubLinkConfig {
 }
 
 /** What {@link HubLink.start} takes: every field of {@link HubLinkConfig} optional but `host`. */
-export type HubLinkConfigInput = Partial<Omit<HubLinkConfig, "fwup" | "backoff" | "tls">> & {
+export type HubLinkConfigInput = Partial<
+  Omit<HubLinkConfig, "fwup" | "backoff" | "tls" | "downloader">
+> & {
   host: string;
   fwup?: Partial<FwupSettings>;
   backoff?: BackoffOptions;
   tls?: TlsSettings;
+  downloader?: {
+    retry?: Partial<RetryConfig>;
+    tls?: TlsOptions;
+    proxy?: string | ProxyOptions | false;
+  };
 };
 
 export const DEFAULTS = {
@@ -146,6 +184,7 @@ const CONFIG_KEYS = new Set<string>([
   "backoff",
   "maxRedirects",
   "fwup",
+  "downloader",
   "rescheduleUnit",
   "validationPollMs",
   "networkInterfaceRetryMs",
@@ -403,6 +442,42 @@ function checkFwup(value: unknown, checker: Checker): FwupSettings {
   return fwup;
 }
 
+/** Any well-formed URL: the downloader's own check never connects to it. */
+const VALIDATION_URL = "http://downloader-settings.invalid/";
+
+function checkDownloader(value: unknown, checker: Checker): DownloaderSettings {
+  const settings: DownloaderSettings = {
+    retry: { ...DEFAULT_RETRY_CONFIG },
+    tls: undefined,
+    proxy: undefined,
+  };
+  if (value === undefined) return settings;
+  if (!isObject(value)) {
+    checker.add("downloader", value, "must be an object");
+    return settings;
+  }
+  checker.unknownKeys("downloader", value, ["retry", "tls", "proxy"]);
+  const options: DownloadOptions = {};
+  if (value.retry !== undefined) options.retry = value.retry as Partial<RetryConfig>;
+  if (value.tls !== undefined) options.tls = value.tls as TlsOptions;
+  if (value.proxy !== undefined && value.proxy !== false)
+    options.proxy = value.proxy as string | ProxyOptions;
+  // The downloader checks its own options when a download is made (nothing connects before it is
+  // read); doing that here reports bad settings at start, under `downloader.`.
+  try {
+    download(VALIDATION_URL, options);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    for (const issue of error.issues)
+      checker.add(fieldPath("downloader", issue.path), issue.value, issue.reason);
+    return settings;
+  }
+  settings.retry = normalizeRetryConfig(options.retry);
+  settings.tls = options.tls;
+  settings.proxy = value.proxy as DownloaderSettings["proxy"];
+  return settings;
+}
+
 function checkBackoff(value: unknown, checker: Checker): Required<BackoffOptions> {
   const backoff = { minMs: 1000, maxMs: 60_000, jitter: 0.5 };
   if (value === undefined) return backoff;
@@ -503,6 +578,7 @@ export function normalizeConfig(input: unknown): HubLinkConfig {
     backoff: checkBackoff(input.backoff, checker),
     maxRedirects: checker.int("maxRedirects", input.maxRedirects, DEFAULTS.maxRedirects, 0),
     fwup: checkFwup(input.fwup, checker),
+    downloader: checkDownloader(input.downloader, checker),
     rescheduleUnit,
     validationPollMs: checker.int(
       "validationPollMs",

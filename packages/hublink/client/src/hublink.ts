@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { connect as netConnect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
+import type { DownloadOptions } from "@hublink/downloader";
 import { type CommandRunner, createCommandRunner } from "@runtime/command";
 import { DeviceError, redactSecrets } from "@runtime/errors";
 import {
@@ -57,6 +58,7 @@ import {
   updateTransition,
 } from "./update-machine.js";
 import { fwupVersion, resolveDevpath } from "./updaters/fwup.js";
+import { streamingUpdater } from "./updaters/streaming.js";
 import type { FwupMessage, Updater } from "./updaters/types.js";
 
 /** The application's hooks (NervesHubLink's Client behaviour). Each is optional. */
@@ -93,7 +95,7 @@ export interface HubLinkOptions extends HubLinkConfigInput {
   table?: PropertyTable;
   /** Default `["hublink"]`. */
   prefix?: PropertyPath;
-  /** How updates are installed. Default: `streamingUpdater` (needs `download`). */
+  /** How updates are installed. Default: `streamingUpdater()` (through @hublink/downloader). */
   updater?: Updater;
   client?: Partial<ClientCallbacks>;
   /** Last say over the configuration (e.g. credentials from a secure element); validated after. */
@@ -158,7 +160,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   readonly #random: RandomSource;
   readonly #runner: CommandRunner;
   readonly #firmware: Firmware;
-  readonly #updater: Updater | undefined;
+  readonly #updater: Updater;
   readonly #prefix: PropertyPath;
   readonly #endpoint: string;
   readonly #signingClock: SigningClock = { offsetMs: 0 };
@@ -203,7 +205,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     this.#random = options.random ?? cryptoRandom;
     this.#runner = resolved.runner;
     this.#firmware = resolved.firmware;
-    this.#updater = options.updater;
+    this.#updater = options.updater ?? streamingUpdater();
     this.#prefix = options.prefix ?? ["hublink"];
     this.#endpoint = socketEndpoint(config);
     this.#credentials = resolved.credentials;
@@ -264,7 +266,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       socketConnected: this.#connection?.socketConnected ?? false,
       identifier: this.identifier,
       endpoint: this.#endpoint,
-      updater: this.#updater?.name ?? "none",
+      updater: this.#updater.name,
       update: {
         phase: this.#state.phase,
         firmwareUuid: this.#state.info?.firmwareMeta.uuid ?? null,
@@ -513,7 +515,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   }
 
   #reportNetworkInterface(): void {
-    const ifname = this.#interfaceOfSocket();
+    const ifname = this.#interfaceOf(this.#localAddress);
     if (ifname === undefined) {
       this.#later(() => {
         if (this.connected()) this.#reportNetworkInterface();
@@ -525,13 +527,14 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     this.#push("report_network_interface", { interface: ifname });
   }
 
-  #interfaceOfSocket(): string | undefined {
+  /** The interface whose address is `localAddress` (the websocket's, or a download's). */
+  #interfaceOf(localAddress: string | undefined): string | undefined {
     const table = this.#options.table;
     if (table) {
       const entries = table
         .match(["interface", ANY, "addresses"])
         .map(([path, value]) => [path[1]!, value] as [string, unknown]);
-      const found = interfaceForAddress(entries, this.#localAddress);
+      const found = interfaceForAddress(entries, localAddress);
       if (found) return found;
     }
     // Without a table (or before it knows), the kernel's list, like Link's getifaddrs.
@@ -539,7 +542,23 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
       ([name, addresses]) =>
         [name, (addresses ?? []).map((entry) => ({ address: entry.address }))] as [string, unknown],
     );
-    return interfaceForAddress(system, this.#localAddress);
+    return interfaceForAddress(system, localAddress);
+  }
+
+  /**
+   * @hublink/downloader options from the configuration. TLS and proxy go to the dispatcher each
+   * download creates with `createDispatcher` (and closes when it ends, so no idle socket outlives
+   * an update); the socket's proxy is the default.
+   */
+  #downloadOptions(): DownloadOptions {
+    const { retry, tls, proxy } = this.config.downloader;
+    const downloadProxy = proxy === false ? undefined : (proxy ?? this.config.proxy);
+    return {
+      retry,
+      ...(tls !== undefined ? { tls } : {}),
+      ...(downloadProxy !== undefined ? { proxy: downloadProxy } : {}),
+      ...(this.#options.table ? { table: this.#options.table } : {}),
+    };
   }
 
   /** Link: after joining unvalidated, poll every 10 s and push `firmware_validated` once. */
@@ -610,7 +629,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
           type: "offer",
           info: parsed.value,
           runningUuid: this.#options.kv.getActive("nerves_fw_uuid"),
-          canVerify: this.#updater ? this.#updater.canVerify(this.#fwupKeys) : false,
+          canVerify: this.#updater.canVerify(this.#fwupKeys),
         });
         return;
       }
@@ -745,7 +764,6 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
     this.#gate = INITIAL_PROGRESS_GATE;
     this.#gateStage = undefined;
     const run = async (): Promise<UpdaterOutcome> => {
-      if (!updater) return { ok: false, kind: "update", reason: "no updater configured" };
       try {
         return await updater.run({
           info,
@@ -758,9 +776,13 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
           fwupPublicKeys: [...this.#fwupKeys],
           runner: this.#runner,
           dataPath: this.config.dataPath,
+          downloadOptions: this.#downloadOptions(),
           progress: (stage, percent) => this.#sendProgress(stage, percent, false),
-          downloadStarted: (ifname) =>
-            this.sendUpdateStatus("started", { downloader_network_interface: ifname }),
+          downloadStarted: (connection) =>
+            this.sendUpdateStatus("started", {
+              downloader_network_interface:
+                connection.interface ?? this.#interfaceOf(connection.localAddress) ?? null,
+            }),
           fwupMessage: (message) => {
             this.emit("fwupMessage", message);
             this.#call("fwupMessage", () => this.#options.client?.fwupMessage?.(message));

@@ -28,6 +28,7 @@ export type { BackoffOptions, RandomSource } from "./backoff.js";
 export { delayList } from "./backoff.js";
 export type {
   CertificateSettings,
+  DownloaderSettings,
   FwupSettings,
   HubLinkConfig,
   HubLinkConfigInput,
@@ -61,13 +62,7 @@ export type { AppSlotUpdaterOptions } from "./updaters/app-slot.js";
 export { appSlotUpdater } from "./updaters/app-slot.js";
 export type { CachingUpdaterOptions } from "./updaters/caching.js";
 export { cachingUpdater } from "./updaters/caching.js";
-export type {
-  DownloadFunction,
-  DownloadProgressEvent,
-  DownloadResponseEvent,
-  FirmwareDownload,
-  FirmwareDownloadOptions,
-} from "./updaters/download.js";
+export type { DownloadFunction } from "./updaters/download.js";
 export { fwupUpdateArgs } from "./updaters/fwup.js";
 export type { StreamingUpdaterOptions } from "./updaters/streaming.js";
 export { streamingUpdater } from "./updaters/streaming.js";

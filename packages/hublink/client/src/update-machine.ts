@@ -264,7 +264,8 @@ export const INITIAL_PROGRESS_GATE: ProgressGate = Object.freeze({
 
 /**
  * Whether to send a progress value: the first always; later ones only when the rounded percent
- * went up and at least `intervalMs` passed since the last one sent.
+ * went up and at least `intervalMs` passed since the last one sent. 100 (the stage is done, e.g.
+ * the caching updater's "downloading 100", as Link reports it) is never held back.
  */
 export function gateProgress(
   gate: ProgressGate,
@@ -275,7 +276,7 @@ export function gateProgress(
   const value = Math.min(100, Math.max(0, Math.round(percent)));
   if (gate.lastValue === null)
     return { send: true, value, gate: { lastValue: value, lastSentMs: nowMs } };
-  if (value > gate.lastValue && nowMs - gate.lastSentMs >= intervalMs) {
+  if (value > gate.lastValue && (nowMs - gate.lastSentMs >= intervalMs || value === 100)) {
     return { send: true, value, gate: { lastValue: value, lastSentMs: nowMs } };
   }
   return { send: false, value, gate };

@@ -1,4 +1,5 @@
-import { ValidationError } from "@runtime/errors";
+import { DEFAULT_RETRY_CONFIG } from "@hublink/downloader";
+import { REDACTED, ValidationError } from "@runtime/errors";
 import { describe, expect, it } from "vitest";
 import { normalizeConfig, resolveSharedSecret, socketEndpoint } from "../src/config.js";
 
@@ -85,6 +86,18 @@ describe("configuration", () => {
     [{ host: "hub", certificate: {}, fwup: { extraOptions: "--unsafe" } }, "fwup.extraOptions"],
     [{ host: "hub", certificate: {}, rescheduleUnit: "hours" }, "rescheduleUnit"],
     [{ host: "hub", certificate: {}, heartbeat: 5 }, "heartbeat"],
+    [{ host: "hub", certificate: {}, downloader: "fast" }, "downloader"],
+    [{ host: "hub", certificate: {}, downloader: { retries: 3 } }, "downloader.retries"],
+    [
+      { host: "hub", certificate: {}, downloader: { retry: { idleTimeout: 0 } } },
+      "downloader.retry.idleTimeout",
+    ],
+    [
+      { host: "hub", certificate: {}, downloader: { retry: { max_disconnects: 3 } } },
+      "downloader.retry.max_disconnects",
+    ],
+    [{ host: "hub", certificate: {}, downloader: { tls: { ca: 5 } } }, "downloader.tls.ca"],
+    [{ host: "hub", certificate: {}, downloader: { proxy: "socks5://p" } }, "downloader.proxy"],
   ])("refuses %j naming %s", (input, path) => {
     const error = issues(input);
     expect(error.code).toBe("INVALID_CONFIG");
@@ -117,6 +130,60 @@ describe("configuration", () => {
       task: "complete",
       env: { A: "1" },
     });
+  });
+});
+
+describe("downloader settings", () => {
+  const base = { host: "hub", certificate: {} };
+
+  it("defaults to @hublink/downloader's retry configuration (NervesHubLink's)", () => {
+    expect(normalizeConfig(base).downloader).toEqual({
+      retry: DEFAULT_RETRY_CONFIG,
+      tls: undefined,
+      proxy: undefined,
+    });
+    expect(DEFAULT_RETRY_CONFIG).toMatchObject({
+      maxDisconnects: 10,
+      idleTimeout: 60_000,
+      maxTimeout: 86_400_000,
+      timeBetweenRetries: 15_000,
+      worstCaseDownloadSpeed: 30_000,
+    });
+  });
+
+  it("completes a partial retry configuration and keeps TLS and proxy settings", () => {
+    const tls = { ca: "-----BEGIN CERTIFICATE-----", servername: "firmware.example" };
+    const config = normalizeConfig({
+      ...base,
+      downloader: {
+        retry: { maxDisconnects: 3, timeBetweenRetries: 50 },
+        tls,
+        proxy: { uri: "http://proxy:3128", token: "Bearer t" },
+      },
+    });
+    expect(config.downloader).toEqual({
+      retry: { ...DEFAULT_RETRY_CONFIG, maxDisconnects: 3, timeBetweenRetries: 50 },
+      tls,
+      proxy: { uri: "http://proxy:3128", token: "Bearer t" },
+    });
+    // The configurator hook gets this back and it is validated again.
+    expect(normalizeConfig(config).downloader).toEqual(config.downloader);
+    expect(normalizeConfig({ ...base, downloader: { proxy: false } }).downloader.proxy).toBe(false);
+  });
+
+  it("names the field with the downloader's own reason and hides secrets", () => {
+    const error = issues({
+      ...base,
+      downloader: { retry: { max_disconnects: 3 }, tls: { key: 42 } },
+    });
+    expect(error.issues).toEqual([
+      {
+        path: "downloader.retry.max_disconnects",
+        value: 3,
+        reason: "is not a retry setting; did you mean maxDisconnects?",
+      },
+      expect.objectContaining({ path: "downloader.tls.key", value: REDACTED }),
+    ]);
   });
 });
 

@@ -258,4 +258,20 @@ describe("progress throttling", () => {
     }
     expect(sent).toEqual([0, 2, 50, 100]);
   });
+
+  it("never holds back the end of a stage (100), and sends it once", () => {
+    let gate = INITIAL_PROGRESS_GATE;
+    const sent: number[] = [];
+    for (const [percent, now] of [
+      [10, 1000],
+      [99.6, 1010],
+      [100, 1020],
+      [100, 2000],
+    ] as const) {
+      const result = gateProgress(gate, percent, now);
+      if (result.send) sent.push(result.value);
+      gate = result.gate;
+    }
+    expect(sent).toEqual([10, 100]);
+  });
 });

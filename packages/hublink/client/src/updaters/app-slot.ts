@@ -12,7 +12,8 @@ import type { DownloadFunction } from "./download.js";
 import type { Updater, UpdaterContext } from "./types.js";
 
 export interface AppSlotUpdaterOptions extends AppSlotsOptions {
-  download: DownloadFunction;
+  /** Default: `download` from @hublink/downloader. */
+  download?: DownloadFunction;
   /** Default `<dataPath>/app-bundles`. */
   cacheDir?: string;
 }

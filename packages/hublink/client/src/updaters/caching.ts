@@ -1,16 +1,20 @@
-// CachingUpdater: download into a cache directory first (resumable across crashes and reboots
-// through the downloader's on-disk state), then `fwup -i <file>`. A 404 or 416 while a partial
-// download exists means the partial file is stale: the cache is cleared (the attempt still fails,
-// the next offer starts afresh).
+// CachingUpdater: download into a cache directory first, then `fwup -i <file>`. The download is
+// @hublink/downloader's `toFile`: `<uuid>.fw.partial` plus a checkpointed `.partial.state`, so a
+// crash or a reboot resumes where the last checkpoint was (even with a freshly presigned URL). A
+// 404 or 410 while a partial download exists proves the partial stale (the downloader says so with
+// `partialStale`): the whole cache is cleared, like Link; the attempt still fails and the next
+// offer starts afresh.
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { HttpStatusError } from "@hublink/downloader";
 import type { UpdaterOutcome } from "../update-machine.js";
-import { type DownloadFunction, describeDownloadError, httpStatusOf } from "./download.js";
+import { type DownloadFunction, describeDownloadError, startDownload } from "./download.js";
 import { fwupOutcome, startUpdateFwup } from "./run-fwup.js";
 import type { Updater, UpdaterContext } from "./types.js";
 
 export interface CachingUpdaterOptions {
-  download: DownloadFunction;
+  /** Default: `download` from @hublink/downloader. */
+  download?: DownloadFunction;
   /** Default `<dataPath>/firmware`. */
   cacheDir?: string;
 }
@@ -20,7 +24,7 @@ export function cacheFileName(uuid: string): string {
   return `${uuid.replace(/[^A-Za-z0-9._-]/g, "_")}.fw`;
 }
 
-export function cachingUpdater(options: CachingUpdaterOptions): Updater {
+export function cachingUpdater(options: CachingUpdaterOptions = {}): Updater {
   return {
     name: "caching",
     canVerify: (keys) => keys.length > 0,
@@ -42,7 +46,7 @@ export function cachingUpdater(options: CachingUpdaterOptions): Updater {
  */
 export async function downloadToCache(
   context: UpdaterContext,
-  download: DownloadFunction,
+  downloadFunction: DownloadFunction | undefined,
   cacheDir: string,
 ): Promise<string | UpdaterOutcome> {
   const { info } = context;
@@ -55,23 +59,21 @@ export async function downloadToCache(
       await rm(join(cacheDir, entry), { recursive: true, force: true });
     }
   }
-  const hadPartial = (await readdir(cacheDir)).some((entry) => entry.startsWith(`${name}.partial`));
-  const transfer = download(info.firmwareUrl, {
-    ...(info.checksum ? { sha256: info.checksum.toLowerCase() } : {}),
-    ...(info.size !== null ? { size: info.size } : {}),
-    signal: context.signal,
-  });
-  transfer.on("response", (event) => context.downloadStarted(event.interface ?? null));
+  const transfer = startDownload(context, downloadFunction);
   transfer.on("progress", (event) => {
     if (event.percent !== undefined) context.progress("downloading", event.percent);
   });
   try {
-    await transfer.toFile(file, { resume: true });
+    const result = await transfer.toFile(file);
+    if (result.resumedFrom > 0) {
+      context.logger.info(
+        `firmware ${info.firmwareMeta.uuid}: resumed the cached download from byte ${result.resumedFrom}`,
+      );
+    }
   } catch (error) {
-    const status = httpStatusOf(error);
-    if (hadPartial && (status === 404 || status === 416)) {
+    if (error instanceof HttpStatusError && error.partialStale) {
       context.logger.warn(
-        `firmware ${info.firmwareMeta.uuid}: HTTP ${status} while resuming; clearing the cache ${cacheDir}`,
+        `firmware ${info.firmwareMeta.uuid}: HTTP ${error.status} for a partial download; clearing the cache ${cacheDir}`,
       );
       await rm(cacheDir, { recursive: true, force: true });
     }

@@ -1,38 +1,41 @@
-// What the updaters need from a downloader: the shape of @hublink/downloader's `download()`
-// (async iterable of chunks, `response`/`progress` events, `toFile()` with on-disk resume).
+// How the updaters download: `@hublink/downloader` with the client's settings (retry knobs, TLS,
+// proxy, the PropertyTable to name the interface) plus the offer's checksum and size.
+import { type Download, type DownloadOptions, download } from "@hublink/downloader";
 import { redactUrl } from "../update-info.js";
+import type { UpdaterContext } from "./types.js";
 
-export interface DownloadResponseEvent {
-  status: number;
-  attempt: number;
-  /** The local network interface the connection uses, when known. */
-  interface: string | undefined;
+/**
+ * `download` from `@hublink/downloader`, or a function that wraps it (to watch its events, add
+ * headers or use your own undici dispatcher): it gets the options the client chose.
+ */
+export type DownloadFunction = (url: string, options: DownloadOptions) => Download;
+
+/**
+ * Starts the download of the offered firmware: the client's options, the offer's SHA-256 and size,
+ * `started` reported on every connection (Link does the same on each retry), retries and warnings
+ * logged.
+ */
+export function startDownload(
+  context: UpdaterContext,
+  downloadFunction: DownloadFunction = download,
+  signal: AbortSignal = context.signal,
+): Download {
+  const { info } = context;
+  const transfer = downloadFunction(info.firmwareUrl, {
+    ...context.downloadOptions,
+    ...(info.checksum ? { sha256: info.checksum.toLowerCase() } : {}),
+    ...(info.size !== null ? { size: info.size } : {}),
+    signal,
+  });
+  transfer.on("response", (event) => context.downloadStarted(event));
+  transfer.on("retry", (event) =>
+    context.logger.warn(
+      `firmware download: retry ${event.attempt} in ${event.delay} ms (${event.reason}) from byte ${event.bytes}`,
+    ),
+  );
+  transfer.on("warning", (event) => context.logger.warn(`firmware download: ${event.message}`));
+  return transfer;
 }
-
-export interface DownloadProgressEvent {
-  bytes: number;
-  total: number | undefined;
-  percent: number | undefined;
-}
-
-export interface FirmwareDownload extends AsyncIterable<Uint8Array> {
-  on(event: "response", listener: (event: DownloadResponseEvent) => void): unknown;
-  on(event: "progress", listener: (event: DownloadProgressEvent) => void): unknown;
-  toFile(
-    path: string,
-    options?: { resume?: boolean },
-  ): Promise<{ path: string; bytes: number; resumedFrom: number }>;
-}
-
-export interface FirmwareDownloadOptions {
-  sha256?: string;
-  size?: number;
-  signal?: AbortSignal;
-  headers?: Record<string, string>;
-  progressInterval?: number;
-}
-
-export type DownloadFunction = (url: string, options: FirmwareDownloadOptions) => FirmwareDownload;
 
 /** A short, secret-free description of a download failure (the URL query never appears). */
 export function describeDownloadError(error: unknown, url: string): string {
@@ -48,10 +51,4 @@ export function describeDownloadError(error: unknown, url: string): string {
   const prefix =
     typeof status === "number" ? `{:http_error, ${status}}` : typeof code === "string" ? code : "";
   return prefix ? `${prefix}: ${message}` : message;
-}
-
-/** The HTTP status of a download failure, if it was one. */
-export function httpStatusOf(error: unknown): number | undefined {
-  const status = (error as { status?: unknown })?.status;
-  return typeof status === "number" ? status : undefined;
 }

@@ -1,32 +1,30 @@
 // StreamingUpdater: the firmware goes from the HTTP response straight into fwup's stdin, chunk by
-// chunk, with back-pressure (no copy on disk). Within one attempt the downloader resumes with
-// Range after a dropped connection.
+// chunk, with back-pressure (no copy on disk). Within one attempt @hublink/downloader resumes
+// with Range after a dropped connection; a server that can only send the file from byte 0 again
+// fails the attempt (fwup cannot take the start twice).
 import type { UpdaterOutcome } from "../update-machine.js";
-import { type DownloadFunction, describeDownloadError } from "./download.js";
+import { type DownloadFunction, describeDownloadError, startDownload } from "./download.js";
 import { fwupOutcome, startUpdateFwup } from "./run-fwup.js";
 import type { Updater, UpdaterContext } from "./types.js";
 
 export interface StreamingUpdaterOptions {
-  /** `download` from @hublink/downloader (or a compatible function). */
-  download: DownloadFunction;
+  /** Default: `download` from @hublink/downloader. */
+  download?: DownloadFunction;
 }
 
-export function streamingUpdater(options: StreamingUpdaterOptions): Updater {
+export function streamingUpdater(options: StreamingUpdaterOptions = {}): Updater {
   return {
     name: "streaming",
     canVerify: (keys) => keys.length > 0,
     async run(context: UpdaterContext): Promise<UpdaterOutcome> {
       const { info } = context;
-      const session = startUpdateFwup(context, context.devpath);
       const abort = new AbortController();
+      // Made before fwup starts: bad download options throw here, with nothing to clean up.
+      const download = startDownload(context, options.download, abort.signal);
+      const session = startUpdateFwup(context, context.devpath);
       const onAbort = () => abort.abort(context.signal.reason);
-      context.signal.addEventListener("abort", onAbort, { once: true });
-      const download = options.download(info.firmwareUrl, {
-        ...(info.checksum ? { sha256: info.checksum.toLowerCase() } : {}),
-        ...(info.size !== null ? { size: info.size } : {}),
-        signal: abort.signal,
-      });
-      download.on("response", (event) => context.downloadStarted(event.interface ?? null));
+      if (context.signal.aborted) onAbort();
+      else context.signal.addEventListener("abort", onAbort, { once: true });
       try {
         for await (const chunk of download) {
           try {

@@ -1,5 +1,6 @@
 // The pluggable updater interface (like NervesHubLink's UpdateManager.Updater behaviour): the
 // update manager decides *whether* to update; an updater does the download and the install.
+import type { DownloadOptions } from "@hublink/downloader";
 import type { CommandRunner } from "@runtime/command";
 import type { FwupSettings } from "../config.js";
 import type { Logger } from "../logger.js";
@@ -25,10 +26,22 @@ export interface UpdaterContext {
   runner: CommandRunner;
   /** The client's data directory. */
   dataPath: string;
+  /**
+   * `@hublink/downloader` options from the client's configuration: `retry` (the `downloader.retry`
+   * knobs), `tls` and `proxy` (for the dispatcher each download creates), `table` (to name the
+   * interface). The updater adds the offer's `sha256`, `size` and a `signal`.
+   */
+  downloadOptions: DownloadOptions;
   /** Progress for the server (`fwup_progress`) and the application; throttled for you. */
   progress(stage: "downloading" | "updating", percent: number): void;
-  /** An HTTP connection for the firmware opened (`status_update started`). */
-  downloadStarted(networkInterface: string | null): void;
+  /**
+   * A firmware response arrived on a connection (each attempt: `status_update started` with the
+   * interface, from the event's `interface`, else its `localAddress`, like Link's getifaddrs).
+   */
+  downloadStarted(connection: {
+    interface?: string | undefined;
+    localAddress?: string | undefined;
+  }): void;
   fwupMessage(message: FwupMessage): void;
   logger: Logger;
 }

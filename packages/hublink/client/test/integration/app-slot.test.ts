@@ -19,7 +19,6 @@ import {
   silentLogger,
 } from "../../src/index.js";
 import { tempDirectory, until } from "../support/device.js";
-import { downloadStandIn } from "../support/download-stand-in.js";
 
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
 const attacker = generateKeyPairSync("ed25519");
@@ -203,7 +202,6 @@ describeIntegration("app-slot updates through HubLink and the test hub", { tools
       root: join(temp.path, "app"),
       kv,
       publicKeys: [rawPublicKey(publicKey)],
-      download: downloadStandIn,
     });
     client = await HubLink.start({
       host: hub.url,

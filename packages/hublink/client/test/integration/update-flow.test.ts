@@ -1,6 +1,7 @@
 // End to end against @hublink/test-hub over real websockets on loopback: connect with a shared
 // secret → update offered by a deployment → the application reschedules, then applies → the
-// firmware download is cut mid-body and resumed → fwup (the STAND-IN from @runtime/kv's fixtures,
+// firmware download (@hublink/downloader, the default streaming updater) is cut mid-body by the
+// hub's firmware server and resumed with Range → fwup (the STAND-IN from @runtime/kv's fixtures,
 // which writes what it receives to the device file) reports progress → completed → reboot.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -8,9 +9,16 @@ import { join } from "node:path";
 import { TestHub } from "@hublink/test-hub";
 import { describeIntegration } from "@testing/netlab";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { HubLink, silentLogger, streamingUpdater, type UpdateInfo } from "../../src/index.js";
+import { HubLink, silentLogger, type UpdateInfo } from "../../src/index.js";
 import { deviceKv, FWUP_KEY, standInRunner, tempDirectory, until } from "../support/device.js";
-import { downloadStandIn } from "../support/download-stand-in.js";
+
+const FIRMWARE_META = {
+  uuid: "22222222-2222-2222-2222-222222222222",
+  product: "acme",
+  version: "2.0.0",
+  platform: "rpi4",
+  architecture: "aarch64",
+};
 
 describeIntegration("hublink client: the update flow end to end", { tools: [] }, () => {
   let hub: TestHub;
@@ -31,16 +39,7 @@ describeIntegration("hublink client: the update flow end to end", { tools: [] },
   it("reschedules, applies, resumes a cut download, streams into fwup and reboots", async () => {
     const { key, secret } = hub.addProduct({ name: "acme", sharedSecrets: true }).sharedSecrets[0]!;
     const data = randomBytes(600_000);
-    const firmware = hub.addFirmware({
-      data,
-      meta: {
-        uuid: "22222222-2222-2222-2222-222222222222",
-        product: "acme",
-        version: "2.0.0",
-        platform: "rpi4",
-        architecture: "aarch64",
-      },
-    });
+    const firmware = hub.addFirmware({ data, meta: FIRMWARE_META });
     const firmwarePath = new URL(firmware.file.url).pathname;
     hub.firmware.inject(firmwarePath, { type: "disconnect", afterBytes: 250_000 });
     const devpath = join(temp.path, "mmcblk0");
@@ -62,7 +61,9 @@ describeIntegration("hublink client: the update flow end to end", { tools: [] },
         publicKeys: [FWUP_KEY],
         env: { STAND_IN_FIRMWARE_SIZE: String(data.length), STAND_IN_REQUIRE_KEY: FWUP_KEY },
       },
-      updater: streamingUpdater({ download: downloadStandIn }),
+      // No updater given: the default, streaming through @hublink/downloader. Its retry pause is
+      // shortened through the client's configuration.
+      downloader: { retry: { timeBetweenRetries: 50 } },
       client: {
         updateAvailable: (info) => {
           offers.push(info);
@@ -85,6 +86,7 @@ describeIntegration("hublink client: the update flow end to end", { tools: [] },
       currently_downloading_uuid: null,
     });
     await until(() => client?.connected(), "the client to see its join");
+    expect(client.status().updater).toBe("streaming");
 
     hub.deploy({ product: "acme", firmware });
     await hub.waitForUpdateStatus("dev-e2e", "completed", { timeoutMs: 30_000 });
@@ -92,10 +94,25 @@ describeIntegration("hublink client: the update flow end to end", { tools: [] },
 
     // What fwup received is exactly the firmware, across the cut connection.
     expect(Buffer.compare(await readFile(devpath), data)).toBe(0);
+    // The hub cut the first response after 250 000 bytes (a FIN: all of them arrived); the
+    // downloader asked for exactly the rest, proving with If-Range that it is the same file.
     const requests = hub.firmware.requests(firmwarePath);
-    expect(requests.length).toBeGreaterThanOrEqual(2);
-    expect(requests[0]!.outcome).toBe("disconnected");
-    expect(requests.at(-1)!.range).toMatch(/^bytes=\d+-/);
+    expect(requests).toHaveLength(2);
+    expect(requests[0]).toMatchObject({
+      range: undefined,
+      retryNumber: "0",
+      status: 200,
+      bytesSent: 250_000,
+      outcome: "disconnected",
+    });
+    expect(requests[1]).toMatchObject({
+      range: "bytes=250000-",
+      ifRange: firmware.file.etag,
+      retryNumber: "1",
+      status: 206,
+      bytesSent: data.length - 250_000,
+      outcome: "complete",
+    });
 
     const statuses = hub
       .device("dev-e2e")!
@@ -106,7 +123,17 @@ describeIntegration("hublink client: the update flow end to end", { tools: [] },
       );
     // received → rescheduled, offered again → received → started (twice: the cut) → progress → completed.
     expect(statuses.slice(0, 3)).toEqual(["received", "rescheduled", "received"]);
-    expect(statuses.filter((status) => status === "started").length).toBeGreaterThanOrEqual(2);
+    // Each response reports the interface that carried it (loopback: the kernel's list names it).
+    const started = hub
+      .device("dev-e2e")!
+      .updateStatuses.filter(
+        (record) => (record.payload as { status?: string }).status === "started",
+      )
+      .map((record) => record.payload);
+    expect(started).toEqual([
+      { status: "started", downloader_network_interface: "lo" },
+      { status: "started", downloader_network_interface: "lo" },
+    ]);
     expect(statuses.slice(-2)).toEqual(["progress:100", "completed"]);
     const rescheduled = hub.device("dev-e2e")!.updateStatuses[1]!.payload;
     expect(rescheduled).toEqual({ status: "rescheduled", delay_for: 300 });
@@ -115,5 +142,35 @@ describeIntegration("hublink client: the update flow end to end", { tools: [] },
     expect(fwupProgress.length).toBeGreaterThan(2);
     // The alarm came and went; the status view shows the result.
     expect(client.status().update.phase).toBe("idle");
+  });
+
+  it("gives up as the configured retry budget says (downloader.retry.maxDisconnects 0)", async () => {
+    const { key, secret } = hub.addProduct({ name: "acme", sharedSecrets: true }).sharedSecrets[0]!;
+    const data = randomBytes(300_000);
+    const firmware = hub.addFirmware({ data, meta: FIRMWARE_META });
+    const firmwarePath = new URL(firmware.file.url).pathname;
+    hub.firmware.inject(firmwarePath, { type: "disconnect", afterBytes: 100_000 });
+    const devpath = join(temp.path, "mmcblk0");
+    client = await HubLink.start({
+      host: hub.url,
+      sharedSecret: { productKey: key, productSecret: secret },
+      identifier: "dev-budget",
+      kv: await deviceKv(devpath),
+      runner: await standInRunner(temp.path),
+      logger: silentLogger,
+      connectWaitForNetwork: false,
+      dataPath: temp.path,
+      fwup: { publicKeys: [FWUP_KEY] },
+      downloader: { retry: { maxDisconnects: 0 } },
+      client: { reboot: () => {} },
+    });
+    await hub.waitForDevice("dev-budget");
+    hub.pushUpdate("dev-budget", firmware);
+    const failed = await hub.waitForUpdateStatus("dev-budget", "failed");
+    expect((failed.payload as { reason: string }).reason).toMatch(
+      /^Download failed : CONTENT_LENGTH_MISMATCH: /,
+    );
+    // With NervesHubLink's default (10) the cut would have been resumed; here nothing followed it.
+    expect(hub.firmware.ranges(firmwarePath)).toEqual(["-"]);
   });
 });
