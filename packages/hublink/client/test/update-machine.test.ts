@@ -239,39 +239,41 @@ describe("decisions, units and reasons", () => {
 });
 
 describe("progress throttling", () => {
-  it("sends the first value, then only increases at least 500 ms apart", () => {
+  /** The values gateProgress lets through for these [percent, now] reports. */
+  function sentValues(reports: ReadonlyArray<readonly [number, number]>): number[] {
     let gate = INITIAL_PROGRESS_GATE;
     const sent: number[] = [];
-    for (const [percent, now] of [
-      [0, 1000],
-      [1, 1100],
-      [2, 1600],
-      [2, 2200],
-      [2.6, 1900],
-      [50, 3000],
-      [49, 4000],
-      [100, 4600],
-    ] as const) {
+    for (const [percent, now] of reports) {
       const result = gateProgress(gate, percent, now);
       if (result.send) sent.push(result.value);
       gate = result.gate;
     }
-    expect(sent).toEqual([0, 2, 50, 100]);
+    return sent;
+  }
+
+  it("sends the first value, then only increases at least 500 ms apart", () => {
+    expect(
+      sentValues([
+        [0, 1000],
+        [1, 1100],
+        [2, 1600],
+        [2, 2200],
+        [2.6, 1900],
+        [50, 3000],
+        [49, 4000],
+        [100, 4600],
+      ]),
+    ).toEqual([0, 2, 50, 100]);
   });
 
   it("never holds back the end of a stage (100), and sends it once", () => {
-    let gate = INITIAL_PROGRESS_GATE;
-    const sent: number[] = [];
-    for (const [percent, now] of [
-      [10, 1000],
-      [99.6, 1010],
-      [100, 1020],
-      [100, 2000],
-    ] as const) {
-      const result = gateProgress(gate, percent, now);
-      if (result.send) sent.push(result.value);
-      gate = result.gate;
-    }
-    expect(sent).toEqual([10, 100]);
+    expect(
+      sentValues([
+        [10, 1000],
+        [99.6, 1010],
+        [100, 1020],
+        [100, 2000],
+      ]),
+    ).toEqual([10, 100]);
   });
 });

@@ -47,22 +47,38 @@ describe("token bucket", () => {
     ),
   });
 
+  /**
+   * A sender that sends each piece (a fraction of the capacity) when the bucket allows, then
+   * oversleeps `lateMs` (or not, with `late` false). Returns when each piece went and the total so far.
+   */
+  function simulate(
+    bytesPerSecond: number,
+    pieces: Array<{ fraction: number; lateMs: number }>,
+    late: boolean,
+  ) {
+    let bucket = createTokenBucket(bytesPerSecond, 0);
+    let now = 0;
+    let sent = 0;
+    const sends: Array<{ atMs: number; sent: number; waitMs: number; capacity: number }> = [];
+    for (const piece of pieces) {
+      const bytes = Math.max(1, Math.round(piece.fraction * bucket.capacity));
+      const taken = takeTokens(bucket, bytes, now);
+      bucket = taken.bucket;
+      const atMs = now + taken.waitMs;
+      sent += bytes;
+      sends.push({ atMs, sent, waitMs: taken.waitMs, capacity: bucket.capacity });
+      now = atMs + (late ? piece.lateMs : 0);
+    }
+    return sends;
+  }
+
   it("property: the bytes sent by any moment never exceed capacity + rate × elapsed", () => {
     fc.assert(
       fc.property(sends, ({ bytesPerSecond, pieces }) => {
-        let bucket = createTokenBucket(bytesPerSecond, 1_000);
-        let now = 1_000;
-        let sent = 0;
-        for (const piece of pieces) {
-          const bytes = Math.max(1, Math.round(piece.fraction * bucket.capacity));
-          const taken = takeTokens(bucket, bytes, now);
-          expect(taken.waitMs).toBeGreaterThanOrEqual(0);
-          bucket = taken.bucket;
-          const sentAt = now + taken.waitMs;
-          sent += bytes;
-          const allowed = bucket.capacity + (bytesPerSecond * (sentAt - 1_000)) / 1000;
-          expect(sent).toBeLessThanOrEqual(allowed * (1 + 1e-9) + 1e-6);
-          now = sentAt + piece.lateMs;
+        for (const send of simulate(bytesPerSecond, pieces, true)) {
+          expect(send.waitMs).toBeGreaterThanOrEqual(0);
+          const allowed = send.capacity + (bytesPerSecond * send.atMs) / 1000;
+          expect(send.sent).toBeLessThanOrEqual(allowed * (1 + 1e-9) + 1e-6);
         }
       }),
     );
@@ -71,17 +87,9 @@ describe("token bucket", () => {
   it("property: a sender that goes as soon as it may gets exactly the rate", () => {
     fc.assert(
       fc.property(sends, ({ bytesPerSecond, pieces }) => {
-        let bucket = createTokenBucket(bytesPerSecond, 0);
-        let now = 0;
-        let sent = 0;
-        for (const piece of pieces) {
-          const bytes = Math.max(1, Math.round(piece.fraction * bucket.capacity));
-          const taken = takeTokens(bucket, bytes, now);
-          bucket = taken.bucket;
-          now += taken.waitMs;
-          sent += bytes;
-          const expected = (Math.max(0, sent - bucket.capacity) * 1000) / bytesPerSecond;
-          expect(now).toBeCloseTo(expected, 6);
+        for (const send of simulate(bytesPerSecond, pieces, false)) {
+          const expected = (Math.max(0, send.sent - send.capacity) * 1000) / bytesPerSecond;
+          expect(send.atMs).toBeCloseTo(expected, 6);
         }
       }),
     );

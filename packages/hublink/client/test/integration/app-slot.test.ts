@@ -5,7 +5,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { readdir, readFile, readlink, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { TestHub } from "@hublink/test-hub";
 import { Firmware, KV } from "@runtime/kv";
 import { describeIntegration } from "@testing/netlab";
 import { afterEach, beforeEach, expect, it } from "vitest";
@@ -14,11 +13,11 @@ import {
   appSlotUpdater,
   createBundle,
   fileKvBackend,
-  HubLink,
   rawPublicKey,
   silentLogger,
 } from "../../src/index.js";
 import { tempDirectory, until } from "../support/device.js";
+import { useHubDevice } from "../support/hub-device.js";
 
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
 const attacker = generateKeyPairSync("ed25519");
@@ -176,21 +175,10 @@ describeIntegration("app-slot A/B updates on real files", { tools: [] }, () => {
 });
 
 describeIntegration("app-slot updates through HubLink and the test hub", { tools: [] }, () => {
-  let hub: TestHub;
-  let client: HubLink | undefined;
-  let temp: Awaited<ReturnType<typeof tempDirectory>>;
-  beforeEach(async () => {
-    hub = await TestHub.start({ orchestratorIntervalMs: 100 });
-    temp = await tempDirectory();
-  });
-  afterEach(async () => {
-    await client?.stop();
-    client = undefined;
-    await hub.stop();
-    await temp.remove();
-  });
+  const device = useHubDevice({ orchestratorIntervalMs: 100 });
 
   async function startClient(onReboot: () => void) {
+    const { hub, temp } = device;
     const { key, secret } = hub.addProduct({ name: "acme", sharedSecrets: true }).sharedSecrets[0]!;
     const kv = await KV.inMemory({
       nerves_fw_active: "a",
@@ -203,7 +191,7 @@ describeIntegration("app-slot updates through HubLink and the test hub", { tools
       kv,
       publicKeys: [rawPublicKey(publicKey)],
     });
-    client = await HubLink.start({
+    const client = await device.start({
       host: hub.url,
       sharedSecret: { productKey: key, productSecret: secret },
       identifier: "app-device",
@@ -214,17 +202,13 @@ describeIntegration("app-slot updates through HubLink and the test hub", { tools
       dataPath: join(temp.path, "data"),
       client: { reboot: onReboot },
     });
-    await until(() => client?.connected(), "join");
+    await until(() => client.connected(), "join");
     return { kv, updater };
   }
 
-  it("installs a signed bundle offered as an update and restarts", async () => {
-    let restarted = 0;
-    const { kv, updater } = await startClient(() => {
-      restarted++;
-    });
-    const data = bundleOf("2.0.0");
-    const firmware = hub.addFirmware({
+  /** Serves `data` as firmware app-2.0.0 and pushes it to the device. */
+  function pushBundle(data: Buffer) {
+    const firmware = device.hub.addFirmware({
       data,
       meta: {
         uuid: "app-2.0.0",
@@ -234,7 +218,16 @@ describeIntegration("app-slot updates through HubLink and the test hub", { tools
         architecture: "x64",
       },
     });
-    hub.pushUpdate("app-device", firmware);
+    device.hub.pushUpdate("app-device", firmware);
+  }
+
+  it("installs a signed bundle offered as an update and restarts", async () => {
+    const { hub, temp } = device;
+    let restarted = 0;
+    const { kv, updater } = await startClient(() => {
+      restarted++;
+    });
+    pushBundle(bundleOf("2.0.0"));
     await hub.waitForUpdateStatus("app-device", "completed");
     await until(() => restarted === 1, "restart");
     expect(updater.slots.activeSlot()).toBe("b");
@@ -245,6 +238,7 @@ describeIntegration("app-slot updates through HubLink and the test hub", { tools
   });
 
   it("refuses a tampered bundle: failed status, nothing written, no restart", async () => {
+    const { hub, temp } = device;
     let restarted = 0;
     const { kv } = await startClient(() => {
       restarted++;
@@ -252,17 +246,7 @@ describeIntegration("app-slot updates through HubLink and the test hub", { tools
     const kvBefore = kv.getAll();
     const data = bundleOf("2.0.0");
     data[data.length - 1] = data[data.length - 1]! ^ 0xff;
-    const firmware = hub.addFirmware({
-      data,
-      meta: {
-        uuid: "app-2.0.0",
-        product: "acme",
-        version: "2.0.0",
-        platform: "x86_64-linux",
-        architecture: "x64",
-      },
-    });
-    hub.pushUpdate("app-device", firmware);
+    pushBundle(data);
     const failed = await hub.waitForUpdateStatus("app-device", "failed");
     expect((failed.payload as { reason: string }).reason).toMatch(
       /^Update failed : BUNDLE_CONTENT|^Update failed : BUNDLE_SIGNATURE/,

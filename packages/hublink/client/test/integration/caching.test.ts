@@ -8,78 +8,56 @@ import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type HubFirmware, TestHub } from "@hublink/test-hub";
+import type { HubFirmware } from "@hublink/test-hub";
 import { describeIntegration } from "@testing/netlab";
-import { afterEach, beforeEach, expect, it } from "vitest";
-import { cachingUpdater, HubLink, silentLogger } from "../../src/index.js";
-import { deviceKv, FWUP_KEY, standInRunner, tempDirectory, until } from "../support/device.js";
+import { beforeEach, expect, it } from "vitest";
+import { cachingUpdater, type HubLink } from "../../src/index.js";
+import { until } from "../support/device.js";
+import { useHubDevice } from "../support/hub-device.js";
 
 const UUID = "33333333-3333-3333-3333-333333333333";
 const CUT = 200_000;
 
 describeIntegration("hublink client: the caching updater", { tools: [] }, () => {
-  let hub: TestHub;
-  let client: HubLink | undefined;
-  let temp: Awaited<ReturnType<typeof tempDirectory>>;
+  const device = useHubDevice();
   let credentials: { key: string; secret: string };
   let data: Buffer;
   let firmware: HubFirmware;
   let firmwarePath: string;
 
-  beforeEach(async () => {
-    hub = await TestHub.start();
-    temp = await tempDirectory();
-    credentials = hub.addProduct({ name: "acme", sharedSecrets: true }).sharedSecrets[0]!;
+  beforeEach(() => {
+    credentials = device.hub.addProduct({ name: "acme", sharedSecrets: true }).sharedSecrets[0]!;
     data = randomBytes(700_000);
-    firmware = hub.addFirmware({
+    firmware = device.hub.addFirmware({
       data,
       meta: { uuid: UUID, product: "acme", version: "3.0.0", platform: "rpi4", architecture: "x" },
     });
     firmwarePath = new URL(firmware.file.url).pathname;
   });
-  afterEach(async () => {
-    await client?.stop();
-    client = undefined;
-    await hub.stop();
-    await temp.remove();
-  });
 
-  const devpath = () => join(temp.path, "mmcblk0");
-  const cacheDir = () => join(temp.path, "firmware");
+  const cacheDir = () => join(device.temp.path, "firmware");
   const partial = () => join(cacheDir(), `${UUID}.fw.partial`);
 
   async function startClient(): Promise<HubLink> {
-    client = await HubLink.start({
-      host: hub.url,
-      sharedSecret: { productKey: credentials.key, productSecret: credentials.secret },
-      identifier: "dev-cache",
-      kv: await deviceKv(devpath()),
-      runner: await standInRunner(join(temp.path, `run-${Date.now()}-${Math.random()}`)),
-      logger: silentLogger,
-      connectWaitForNetwork: false,
-      dataPath: temp.path,
-      fwup: {
-        publicKeys: [FWUP_KEY],
-        env: { STAND_IN_FIRMWARE_SIZE: String(data.length), STAND_IN_REQUIRE_KEY: FWUP_KEY },
-      },
+    const client = await device.start({
+      ...(await device.fwupDevice(credentials, "dev-cache", data.length)),
       updater: cachingUpdater(),
       client: { reboot: () => {} },
     });
-    await hub.waitForDevice("dev-cache");
+    await device.hub.waitForDevice("dev-cache");
     return client;
   }
 
   /** The first client gets CUT bytes on disk, then stops ("the power goes"). */
   async function interruptedDownload(): Promise<void> {
-    hub.firmware.inject(firmwarePath, { type: "stall", atOffset: CUT });
+    device.hub.firmware.inject(firmwarePath, { type: "stall", atOffset: CUT });
     const first = await startClient();
-    hub.pushUpdate("dev-cache", firmware);
+    device.hub.pushUpdate("dev-cache", firmware);
     await until(
       () => statSync(partial(), { throwIfNoEntry: false })?.size === CUT,
       "the partial file to hold the bytes sent before the stall",
     );
     await first.stop();
-    client = undefined;
     expect((await readdir(cacheDir())).sort()).toEqual([
       `${UUID}.fw.partial`,
       `${UUID}.fw.partial.state`,
@@ -87,12 +65,13 @@ describeIntegration("hublink client: the caching updater", { tools: [] }, () => 
   }
 
   it("resumes a download cut by a restart from the cached partial file", async () => {
+    const { hub } = device;
     await interruptedDownload();
     await startClient();
     hub.pushUpdate("dev-cache", firmware);
     await hub.waitForUpdateStatus("dev-cache", "completed");
 
-    expect(Buffer.compare(await readFile(devpath()), data)).toBe(0);
+    expect(Buffer.compare(await readFile(device.devpath), data)).toBe(0);
     const requests = hub.firmware.requests(firmwarePath);
     expect(requests).toHaveLength(2);
     expect(requests[0]).toMatchObject({ range: undefined, bytesSent: CUT, outcome: "aborted" });
@@ -114,6 +93,7 @@ describeIntegration("hublink client: the caching updater", { tools: [] }, () => 
   });
 
   it("clears the cache when the hub answers 404 for a partial download", async () => {
+    const { hub } = device;
     await interruptedDownload();
     hub.firmware.inject(firmwarePath, { type: "status", status: 404 });
     await startClient();
@@ -124,6 +104,6 @@ describeIntegration("hublink client: the caching updater", { tools: [] }, () => 
     );
     expect(hub.firmware.ranges(firmwarePath)).toEqual(["-", `bytes=${CUT}-`]);
     expect(existsSync(cacheDir())).toBe(false);
-    expect(await readFile(devpath()).catch(() => "no device file")).toBe("no device file");
+    expect(await readFile(device.devpath).catch(() => "no device file")).toBe("no device file");
   });
 });

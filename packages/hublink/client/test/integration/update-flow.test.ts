@@ -5,12 +5,11 @@
 // which writes what it receives to the device file) reports progress → completed → reboot.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { TestHub } from "@hublink/test-hub";
 import { describeIntegration } from "@testing/netlab";
-import { afterEach, beforeEach, expect, it } from "vitest";
-import { HubLink, silentLogger, type UpdateInfo } from "../../src/index.js";
-import { deviceKv, FWUP_KEY, standInRunner, tempDirectory, until } from "../support/device.js";
+import { expect, it } from "vitest";
+import type { UpdateInfo } from "../../src/index.js";
+import { until } from "../support/device.js";
+import { useHubDevice } from "../support/hub-device.js";
 
 const FIRMWARE_META = {
   uuid: "22222222-2222-2222-2222-222222222222",
@@ -21,46 +20,26 @@ const FIRMWARE_META = {
 };
 
 describeIntegration("hublink client: the update flow end to end", { tools: [] }, () => {
-  let hub: TestHub;
-  let client: HubLink | undefined;
-  let temp: Awaited<ReturnType<typeof tempDirectory>>;
+  const device = useHubDevice({ orchestratorIntervalMs: 100 });
 
-  beforeEach(async () => {
-    hub = await TestHub.start({ orchestratorIntervalMs: 100 });
-    temp = await tempDirectory();
-  });
-  afterEach(async () => {
-    await client?.stop();
-    client = undefined;
-    await hub.stop();
-    await temp.remove();
-  });
-
-  it("reschedules, applies, resumes a cut download, streams into fwup and reboots", async () => {
-    const { key, secret } = hub.addProduct({ name: "acme", sharedSecrets: true }).sharedSecrets[0]!;
-    const data = randomBytes(600_000);
+  /** Product "acme" with a shared secret, and `size` bytes of firmware cut after `cutAfter`. */
+  function firmwareWithACut(size: number, cutAfter: number) {
+    const { hub } = device;
+    const credentials = hub.addProduct({ name: "acme", sharedSecrets: true }).sharedSecrets[0]!;
+    const data = randomBytes(size);
     const firmware = hub.addFirmware({ data, meta: FIRMWARE_META });
     const firmwarePath = new URL(firmware.file.url).pathname;
-    hub.firmware.inject(firmwarePath, { type: "disconnect", afterBytes: 250_000 });
-    const devpath = join(temp.path, "mmcblk0");
-    const kv = await deviceKv(devpath);
-    const runner = await standInRunner(temp.path);
+    hub.firmware.inject(firmwarePath, { type: "disconnect", afterBytes: cutAfter });
+    return { hub, credentials, data, firmware, firmwarePath };
+  }
+
+  it("reschedules, applies, resumes a cut download, streams into fwup and reboots", async () => {
+    const { hub, credentials, data, firmware, firmwarePath } = firmwareWithACut(600_000, 250_000);
     const offers: UpdateInfo[] = [];
     const fwupProgress: number[] = [];
     let rebooted = 0;
-    client = await HubLink.start({
-      host: hub.url,
-      sharedSecret: { productKey: key, productSecret: secret },
-      identifier: "dev-e2e",
-      kv,
-      runner,
-      logger: silentLogger,
-      connectWaitForNetwork: false,
-      dataPath: temp.path,
-      fwup: {
-        publicKeys: [FWUP_KEY],
-        env: { STAND_IN_FIRMWARE_SIZE: String(data.length), STAND_IN_REQUIRE_KEY: FWUP_KEY },
-      },
+    const client = await device.start({
+      ...(await device.fwupDevice(credentials, "dev-e2e", data.length)),
       // No updater given: the default, streaming through @hublink/downloader. Its retry pause is
       // shortened through the client's configuration.
       downloader: { retry: { timeBetweenRetries: 50 } },
@@ -85,7 +64,7 @@ describeIntegration("hublink client: the update flow end to end", { tools: [] },
       device_api_version: "2.3.0",
       currently_downloading_uuid: null,
     });
-    await until(() => client?.connected(), "the client to see its join");
+    await until(() => client.connected(), "the client to see its join");
     expect(client.status().updater).toBe("streaming");
 
     hub.deploy({ product: "acme", firmware });
@@ -93,7 +72,7 @@ describeIntegration("hublink client: the update flow end to end", { tools: [] },
     await until(() => rebooted === 1, "the reboot callback");
 
     // What fwup received is exactly the firmware, across the cut connection.
-    expect(Buffer.compare(await readFile(devpath), data)).toBe(0);
+    expect(Buffer.compare(await readFile(device.devpath), data)).toBe(0);
     // The hub cut the first response after 250 000 bytes (a FIN: all of them arrived); the
     // downloader asked for exactly the rest, proving with If-Range that it is the same file.
     const requests = hub.firmware.requests(firmwarePath);
@@ -145,22 +124,9 @@ describeIntegration("hublink client: the update flow end to end", { tools: [] },
   });
 
   it("gives up as the configured retry budget says (downloader.retry.maxDisconnects 0)", async () => {
-    const { key, secret } = hub.addProduct({ name: "acme", sharedSecrets: true }).sharedSecrets[0]!;
-    const data = randomBytes(300_000);
-    const firmware = hub.addFirmware({ data, meta: FIRMWARE_META });
-    const firmwarePath = new URL(firmware.file.url).pathname;
-    hub.firmware.inject(firmwarePath, { type: "disconnect", afterBytes: 100_000 });
-    const devpath = join(temp.path, "mmcblk0");
-    client = await HubLink.start({
-      host: hub.url,
-      sharedSecret: { productKey: key, productSecret: secret },
-      identifier: "dev-budget",
-      kv: await deviceKv(devpath),
-      runner: await standInRunner(temp.path),
-      logger: silentLogger,
-      connectWaitForNetwork: false,
-      dataPath: temp.path,
-      fwup: { publicKeys: [FWUP_KEY] },
+    const { hub, credentials, data, firmware, firmwarePath } = firmwareWithACut(300_000, 100_000);
+    await device.start({
+      ...(await device.fwupDevice(credentials, "dev-budget", data.length)),
       downloader: { retry: { maxDisconnects: 0 } },
       client: { reboot: () => {} },
     });
