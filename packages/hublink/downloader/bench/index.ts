@@ -4,14 +4,15 @@
 // - throughput of a 1 GiB file: curl -o /dev/null, undici's bare dispatch (the transport floor)
 //   and this downloader, interleaved and repeated because the machine is shared;
 // - peak RSS growth for 100 MiB and 1 GiB, each measured in a fresh child process;
-// - bytes downloaded twice after 10 injected drops (fault-injecting server).
+// - bytes downloaded twice after 10 injected drops (@hublink/test-hub's FirmwareServer).
 import { createHash } from "node:crypto";
 import { open, rm } from "node:fs/promises";
 import { cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
+import { FirmwareServer } from "@hublink/test-hub";
 import { createCommandRunner } from "@runtime/command";
 import { download } from "../src/index.js";
-import { FaultServer, patternBytes } from "../test/support/fault-server.js";
+import { bodyBytesSent, patternBytes, script } from "../test/support/helpers.js";
 import { startNginx } from "../test/support/nginx.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -79,14 +80,15 @@ async function curl(url: string): Promise<ChildFigures> {
 async function redownloadedAfterDrops(reset: boolean): Promise<{ extra: number; size: number }> {
   const size = 64 * MiB;
   const content = patternBytes(size, 9);
-  const server = await FaultServer.start();
+  const server = await FirmwareServer.start();
   try {
-    server.setResource("/f", { content });
-    server.script(
+    server.serve("/f", content);
+    script(
+      server,
       "/f",
       Array.from({ length: 10 }, (_, index) => ({
-        kind: "serve" as const,
-        dropAt: Math.floor((size * (index + 1)) / 11),
+        type: "disconnect" as const,
+        atOffset: Math.floor((size * (index + 1)) / 11),
         reset,
       })),
     );
@@ -96,12 +98,12 @@ async function redownloadedAfterDrops(reset: boolean): Promise<{ extra: number; 
     });
     let bytes = 0;
     for await (const chunk of job) bytes += chunk.length;
-    if (bytes !== size || server.requests.length !== 11) {
-      throw new Error(`drop benchmark: ${bytes} bytes in ${server.requests.length} requests`);
+    if (bytes !== size || server.requests().length !== 11) {
+      throw new Error(`drop benchmark: ${bytes} bytes in ${server.requests().length} requests`);
     }
-    return { extra: server.bodyBytesSent() - size, size };
+    return { extra: bodyBytesSent(server) - size, size };
   } finally {
-    await server.close();
+    await server.stop();
   }
 }
 

@@ -1,7 +1,8 @@
-// The downloader end to end over loopback against the fault-injecting server: every failure mode
-// of the issue, asserted on what the server saw (Range headers, bytes sent, connections) and on
-// what the consumer got (bytes equal to the source, events, typed errors).
+// The downloader end to end over loopback against @hublink/test-hub's fault-injecting firmware
+// server: every failure mode of the issue, asserted on what the server saw (Range headers, bytes
+// sent, connections) and on what the consumer got (bytes equal to the source, events, typed errors).
 import { readFileSync } from "node:fs";
+import { FirmwareServer } from "@hublink/test-hub";
 import { PropertyTable } from "@runtime/property-table";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -27,37 +28,40 @@ import {
   type WarningEvent,
 } from "../src/index.js";
 import { ConnectProxy } from "./support/connect-proxy.js";
-import { etagOf, FaultServer, patternBytes } from "./support/fault-server.js";
 import {
+  bodyBytesSent,
   closedPort,
   collect,
+  patternBytes,
   record,
   sameBytes,
+  script,
   sha256,
   waitFor,
   waitForStable,
 } from "./support/helpers.js";
 
 const SOURCE = patternBytes(1 << 20, 7);
-const ETAG = etagOf(SOURCE);
+/** The entity tag the server sends for SOURCE. */
+let ETAG: string;
 /** Retries without the anchor's 15 s pause, so tests stay quick. */
 const quick = { retry: { timeBetweenRetries: 5 } };
 
-let server: FaultServer;
+let server: FirmwareServer;
 beforeEach(async () => {
-  server = await FaultServer.start();
-  server.setResource("/file", { content: SOURCE });
+  server = await FirmwareServer.start();
+  ETAG = server.serve("/file", SOURCE).etag!;
 });
 afterEach(async () => {
-  await server.close();
+  await server.stop();
 });
 
 describe("a plain download", () => {
   it("delivers the bytes with progress, one request, and closes its connection", async () => {
-    const job = download(server.url(), { computeSha256: true, progressInterval: 0 });
+    const job = download(server.url("/file"), { computeSha256: true, progressInterval: 0 });
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
-    expect(server.ranges()).toEqual(["-"]);
+    expect(server.ranges("/file")).toEqual(["-"]);
     const [complete] = seen.of<CompleteEvent>("complete");
     expect(complete).toMatchObject({
       bytes: SOURCE.length,
@@ -87,8 +91,8 @@ describe("a plain download", () => {
   });
 
   it("sends its headers and the caller's", async () => {
-    await collect(download(server.url(), { headers: { Authorization: "Bearer t0k3n" } }));
-    expect(server.requests[0]?.headers).toMatchObject({
+    await collect(download(server.url("/file"), { headers: { Authorization: "Bearer t0k3n" } }));
+    expect(server.requests()[0]?.headers).toMatchObject({
       "accept-encoding": "identity",
       "x-retry-number": "0",
       "user-agent": "hublink-downloader",
@@ -113,7 +117,7 @@ describe("a plain download", () => {
         ],
       ],
     });
-    const job = download(server.url(), { table, progressInterval: 0 });
+    const job = download(server.url("/file"), { table, progressInterval: 0 });
     const seen = record(job);
     await collect(job);
     expect(seen.of<ResponseEvent>("response")[0]?.interface).toBe("lo");
@@ -125,15 +129,15 @@ describe("a plain download", () => {
   });
 
   it("can be consumed only once", async () => {
-    const job = download(server.url());
+    const job = download(server.url("/file"));
     await collect(job);
     await expect(collect(job)).rejects.toMatchObject({ code: "ALREADY_CONSUMED" });
   });
 
   it("reports progress without percent when there is no content-length", async () => {
     for (const framing of ["chunked", "close"] as const) {
-      server.script("/file", [{ kind: "serve", framing }]);
-      const job = download(server.url(), { progressInterval: 0 });
+      script(server, "/file", [{ type: "framing", framing }]);
+      const job = download(server.url("/file"), { progressInterval: 0 });
       const seen = record(job);
       expect(sameBytes(await collect(job), SOURCE)).toBe("same");
       const progress = seen.of<ProgressEvent>("progress");
@@ -149,22 +153,22 @@ describe("a plain download", () => {
 
 describe("drops", () => {
   it("resumes from exactly where the data stopped, with Range and If-Range", async () => {
-    server.script("/file", [
-      { kind: "serve", dropAt: 300_000 },
-      { kind: "serve", dropAt: 700_001 },
+    script(server, "/file", [
+      { type: "disconnect", atOffset: 300_000 },
+      { type: "disconnect", atOffset: 700_001 },
     ]);
-    const job = download(server.url(), quick);
+    const job = download(server.url("/file"), quick);
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
-    expect(server.ranges()).toEqual(["-", "bytes=300000-", "bytes=700001-"]);
-    expect(server.requests.map((request) => request.ifRange)).toEqual([undefined, ETAG, ETAG]);
-    expect(server.requests.map((request) => request.headers["x-retry-number"])).toEqual([
+    expect(server.ranges("/file")).toEqual(["-", "bytes=300000-", "bytes=700001-"]);
+    expect(server.requests().map((request) => request.ifRange)).toEqual([undefined, ETAG, ETAG]);
+    expect(server.requests().map((request) => request.headers["x-retry-number"])).toEqual([
       "0",
       "1",
       "2",
     ]);
     // Nothing was downloaded twice.
-    expect(server.bodyBytesSent()).toBe(SOURCE.length);
+    expect(bodyBytesSent(server)).toBe(SOURCE.length);
     expect(seen.of<RetryEvent>("retry")).toEqual([
       expect.objectContaining({
         reason: "content_length_mismatch",
@@ -178,14 +182,14 @@ describe("drops", () => {
   });
 
   it("survives resets (RST), re-fetching only what was lost in flight", async () => {
-    server.script("/file", [
-      { kind: "serve", dropAt: 250_000, reset: true },
-      { kind: "serve", dropAt: 800_000, reset: true },
+    script(server, "/file", [
+      { type: "disconnect", atOffset: 250_000, reset: true },
+      { type: "disconnect", atOffset: 800_000, reset: true },
     ]);
-    const job = download(server.url(), quick);
+    const job = download(server.url("/file"), quick);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
     const starts = server
-      .ranges()
+      .ranges("/file")
       .slice(1)
       .map((range) => Number(/\d+/.exec(range)?.[0]));
     expect(starts).toHaveLength(2);
@@ -195,12 +199,14 @@ describe("drops", () => {
   });
 
   it("gives up with CONTENT_LENGTH_MISMATCH once maxDisconnects retries are spent", async () => {
-    server.script("/file", [
-      { kind: "serve", dropAt: 100 },
-      { kind: "serve", dropAt: 200 },
-      { kind: "serve", dropAt: 300 },
+    script(server, "/file", [
+      { type: "disconnect", atOffset: 100 },
+      { type: "disconnect", atOffset: 200 },
+      { type: "disconnect", atOffset: 300 },
     ]);
-    const job = download(server.url(), { retry: { maxDisconnects: 2, timeBetweenRetries: 5 } });
+    const job = download(server.url("/file"), {
+      retry: { maxDisconnects: 2, timeBetweenRetries: 5 },
+    });
     const seen = record(job);
     const error = await collect(job).catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(ContentLengthMismatchError);
@@ -210,19 +216,22 @@ describe("drops", () => {
       received: 300,
       attempts: 3,
     });
-    expect(server.requests).toHaveLength(3);
+    expect(server.requests()).toHaveLength(3);
     expect(seen.of("error")).toEqual([error]);
   });
 
   it("retries a body cut short of its Content-Length from where it stopped", async () => {
-    server.script("/file", [
-      { kind: "serve", dropAt: 1000 },
-      { kind: "serve", framing: "chunked", dropAt: 5000 },
+    script(server, "/file", [
+      { type: "disconnect", atOffset: 1000 },
+      [
+        { type: "framing", framing: "chunked" },
+        { type: "disconnect", atOffset: 5000 },
+      ],
     ]);
-    const job = download(server.url(), quick);
+    const job = download(server.url("/file"), quick);
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
-    expect(server.ranges()).toEqual(["-", "bytes=1000-", "bytes=5000-"]);
+    expect(server.ranges("/file")).toEqual(["-", "bytes=1000-", "bytes=5000-"]);
     expect(seen.of<RetryEvent>("retry").map((retry) => retry.reason)).toEqual([
       "content_length_mismatch",
       "content_length_mismatch",
@@ -232,78 +241,84 @@ describe("drops", () => {
   it("does not take a 416 for completion when the first Content-Length overstated the file", async () => {
     // The server announces 1000 bytes more than it has, then closes: the resume at the real end
     // gets a 416 naming the true length, which contradicts the announced one.
-    server.script("/file", [{ kind: "serve", declaredLength: SOURCE.length + 1000 }]);
-    const job = download(server.url(), quick);
+    script(server, "/file", [{ type: "declareLength", length: SOURCE.length + 1000 }]);
+    const job = download(server.url("/file"), quick);
     const seen = record(job);
     const error = await collect(job).catch((failure: unknown) => failure);
     expect(seen.of<RetryEvent>("retry")[0]?.reason).toBe("content_length_mismatch");
-    expect(server.ranges()).toEqual(["-", `bytes=${SOURCE.length}-`]);
+    expect(server.ranges("/file")).toEqual(["-", `bytes=${SOURCE.length}-`]);
     expect(error).toBeInstanceOf(RangeNotSatisfiableError);
 
     // A consumer that can restart gets the true file.
-    server.script("/file", [{ kind: "serve", declaredLength: SOURCE.length + 1000 }]);
+    script(server, "/file", [{ type: "declareLength", length: SOURCE.length + 1000 }]);
     expect(
-      sameBytes(await collect(download(server.url(), { ...quick, allowRestart: true })), SOURCE),
+      sameBytes(
+        await collect(download(server.url("/file"), { ...quick, allowRestart: true })),
+        SOURCE,
+      ),
     ).toBe("same");
   });
 
   it("retries a chunked 206 that ends cleanly before its range", async () => {
-    server.script("/file", [
-      { kind: "serve", dropAt: 1000 },
-      {
-        kind: "serve",
-        framing: "chunked",
-        shortRange: 4000,
-        contentRange: `bytes 1000-${SOURCE.length - 1}/${SOURCE.length}`,
-      },
+    script(server, "/file", [
+      { type: "disconnect", atOffset: 1000 },
+      [
+        { type: "framing", framing: "chunked" },
+        { type: "shortRange", bytes: 4000 },
+        { type: "contentRange", value: `bytes 1000-${SOURCE.length - 1}/${SOURCE.length}` },
+      ],
     ]);
-    const job = download(server.url(), quick);
+    const job = download(server.url("/file"), quick);
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
     expect(seen.of<RetryEvent>("retry").map((retry) => retry.reason)).toEqual([
       "content_length_mismatch",
       "content_length_mismatch",
     ]);
-    expect(server.ranges()).toEqual(["-", "bytes=1000-", "bytes=5000-"]);
+    expect(server.ranges("/file")).toEqual(["-", "bytes=1000-", "bytes=5000-"]);
   });
 });
 
 describe("stalls and deadlines", () => {
   it("abandons a stalled body after idleTimeout and resumes where it stalled", async () => {
-    server.script("/file", [{ kind: "serve", stallAt: 400_000 }]);
-    const job = download(server.url(), { retry: { idleTimeout: 300, timeBetweenRetries: 5 } });
+    script(server, "/file", [{ type: "stall", atOffset: 400_000 }]);
+    const job = download(server.url("/file"), {
+      retry: { idleTimeout: 300, timeBetweenRetries: 5 },
+    });
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
-    expect(server.ranges()).toEqual(["-", "bytes=400000-"]);
+    expect(server.ranges("/file")).toEqual(["-", "bytes=400000-"]);
     expect(seen.of<RetryEvent>("retry")).toEqual([
       expect.objectContaining({ reason: "idle_timeout", bytes: 400_000 }),
     ]);
     // The stalled connection was closed by the client.
-    await server.requests[0]?.closed;
+    await server.connectionClosed(server.requests()[0]!);
   });
 
   it("abandons a request whose headers never come", async () => {
-    server.script("/file", [{ kind: "hang" }]);
-    const job = download(server.url(), { retry: { idleTimeout: 300, timeBetweenRetries: 5 } });
+    script(server, "/file", [{ type: "hang" }]);
+    const job = download(server.url("/file"), {
+      retry: { idleTimeout: 300, timeBetweenRetries: 5 },
+    });
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
     expect(seen.of<RetryEvent>("retry").map((retry) => retry.reason)).toEqual(["idle_timeout"]);
   });
 
   it("gives up with IDLE_TIMEOUT when stalls use up the budget", async () => {
-    server.script("/file", [
-      { kind: "serve", stallAt: 10 },
-      { kind: "serve", stallAt: 20 },
+    script(server, "/file", [
+      { type: "stall", atOffset: 10 },
+      { type: "stall", atOffset: 20 },
     ]);
-    const job = download(server.url(), {
+    const job = download(server.url("/file"), {
       retry: { idleTimeout: 200, timeBetweenRetries: 5, maxDisconnects: 1 },
     });
     await expect(collect(job)).rejects.toBeInstanceOf(IdleTimeoutError);
   });
 
   it("gives up with DEADLINE_EXCEEDED when the body is slower than the worst case", async () => {
-    server.script("/file", [{ kind: "serve", rate: 100_000 }]);
-    const job = download(server.url(), {
+    script(server, "/file", [{ type: "throttle", bytesPerSecond: 100_000 }]);
+    const job = download(server.url("/file"), {
       retry: {
         worstCaseDownloadSpeed: 80_000_000,
         worstCaseMinimumTimeout: 100,
@@ -314,25 +329,25 @@ describe("stalls and deadlines", () => {
     expect(error).toBeInstanceOf(DeadlineExceededError);
     // 1 MiB × 8 / 80 Mbit/s = 105 ms of network time, while the server needs about 10 s.
     expect(error).toMatchObject({ code: "DEADLINE_EXCEEDED", limitMs: 105 });
-    expect(server.requests).toHaveLength(1);
+    expect(server.requests()).toHaveLength(1);
   });
 
   it("gives up with MAX_TIMEOUT when the whole download takes too long", async () => {
-    server.script("/file", [{ kind: "serve", stallAt: 1000 }]);
-    const job = download(server.url(), { retry: { maxTimeout: 300, idleTimeout: 10_000 } });
+    script(server, "/file", [{ type: "stall", atOffset: 1000 }]);
+    const job = download(server.url("/file"), { retry: { maxTimeout: 300, idleTimeout: 10_000 } });
     await expect(collect(job)).rejects.toBeInstanceOf(MaxTimeoutError);
   });
 
   it("paces the socket to a slow consumer instead of buffering", async () => {
     const big = patternBytes(96 * 1024 * 1024, 3);
-    server.setResource("/big", { content: big });
+    server.serve("/big", big);
     const job = download(server.url("/big"), { highWaterMark: 64 * 1024 });
     const iterator = job[Symbol.asyncIterator]();
     const first = await iterator.next();
     expect(first.done).toBe(false);
     // The consumer now holds on to its first chunk. The server can only push what the socket
     // buffers and the 64 KiB queue take, then its writes block.
-    const sentWhilePaused = await waitForStable(() => server.requests[0]?.bytesSent ?? 0);
+    const sentWhilePaused = await waitForStable(() => server.requests()[0]?.bytesSent ?? 0);
     expect(sentWhilePaused).toBeLessThan(big.length / 2);
     const chunks = [Buffer.from(first.value as Uint8Array)];
     for (;;) {
@@ -357,27 +372,29 @@ describe("connections that fail", () => {
   });
 
   it("treats a connection closed without an answer as a failed attempt", async () => {
-    server.script("/file", [{ kind: "destroy" }]);
-    expect(sameBytes(await collect(download(server.url(), quick)), SOURCE)).toBe("same");
-    expect(server.ranges()).toEqual(["-", "-"]);
+    script(server, "/file", [{ type: "destroy" }]);
+    expect(sameBytes(await collect(download(server.url("/file"), quick)), SOURCE)).toBe("same");
+    expect(server.ranges("/file")).toEqual(["-", "-"]);
   });
 });
 
 describe("statuses", () => {
   it.each([404, 403, 401, 410])("does not retry %i", async (status) => {
-    server.script("/file", [{ kind: "status", status }]);
-    const error = await collect(download(server.url(), quick)).catch((failure: unknown) => failure);
+    script(server, "/file", [{ type: "status", status }]);
+    const error = await collect(download(server.url("/file"), quick)).catch(
+      (failure: unknown) => failure,
+    );
     expect(error).toBeInstanceOf(HttpStatusError);
     expect(error).toMatchObject({ code: "HTTP_STATUS", status, attempts: 1 });
-    expect(server.requests).toHaveLength(1);
+    expect(server.requests()).toHaveLength(1);
   });
 
   it("retries 5xx and gives up with the status when they persist", async () => {
-    server.script("/file", [
-      { kind: "status", status: 500 },
-      { kind: "status", status: 502 },
+    script(server, "/file", [
+      { type: "status", status: 500 },
+      { type: "status", status: 502 },
     ]);
-    const job = download(server.url(), quick);
+    const job = download(server.url("/file"), quick);
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
     expect(seen.of<RetryEvent>("retry").map((retry) => [retry.reason, retry.status])).toEqual([
@@ -385,23 +402,23 @@ describe("statuses", () => {
       ["http_status", 502],
     ]);
 
-    server.script("/file", [
-      { kind: "status", status: 503 },
-      { kind: "status", status: 500 },
+    script(server, "/file", [
+      { type: "status", status: 503 },
+      { type: "status", status: 500 },
     ]);
     const error = await collect(
-      download(server.url(), { retry: { maxDisconnects: 1, timeBetweenRetries: 5 } }),
+      download(server.url("/file"), { retry: { maxDisconnects: 1, timeBetweenRetries: 5 } }),
     ).catch((failure: unknown) => failure);
     expect(error).toMatchObject({ code: "HTTP_STATUS", status: 500, lastReason: "http_status" });
   });
 
   it("backs off on 429 and honours Retry-After", async () => {
-    server.script("/file", [
-      { kind: "status", status: 429 },
-      { kind: "status", status: 429 },
-      { kind: "status", status: 503, headers: { "retry-after": "1" } },
+    script(server, "/file", [
+      { type: "status", status: 429 },
+      { type: "status", status: 429 },
+      { type: "status", status: 503, headers: { "retry-after": "1" } },
     ]);
-    const job = download(server.url(), { retry: { timeBetweenRetries: 10 } });
+    const job = download(server.url("/file"), { retry: { timeBetweenRetries: 10 } });
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
     expect(seen.of<RetryEvent>("retry").map((retry) => retry.delay)).toEqual([10, 20, 1_000]);
@@ -410,19 +427,19 @@ describe("statuses", () => {
 
 describe("redirects", () => {
   it("follows a chain, and starts every retry at the original URL", async () => {
-    server.script("/a", [
-      { kind: "redirect", location: "/b" },
-      { kind: "redirect", location: "/b", status: 307 },
+    script(server, "/a", [
+      { type: "redirect", location: "/b" },
+      { type: "redirect", location: "/b", status: 307 },
     ]);
-    server.script("/b", [
-      { kind: "redirect", location: server.url("/file") },
-      { kind: "redirect", location: "/file", status: 308 },
+    script(server, "/b", [
+      { type: "redirect", location: server.url("/file") },
+      { type: "redirect", location: "/file", status: 308 },
     ]);
-    server.script("/file", [{ kind: "serve", dropAt: 500_000 }]);
+    script(server, "/file", [{ type: "disconnect", atOffset: 500_000 }]);
     const job = download(server.url("/a"), quick);
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
-    expect(server.requests.map((request) => `${request.path} ${request.range ?? "-"}`)).toEqual([
+    expect(server.requests().map((request) => `${request.path} ${request.range ?? "-"}`)).toEqual([
       "/a -",
       "/b -",
       "/file -",
@@ -436,48 +453,45 @@ describe("redirects", () => {
   });
 
   it("stops after maxRedirects", async () => {
-    server.script("/a", [{ kind: "redirect", location: "/b" }]);
-    server.script("/b", [{ kind: "redirect", location: "/c" }]);
+    script(server, "/a", [{ type: "redirect", location: "/b" }]);
+    script(server, "/b", [{ type: "redirect", location: "/c" }]);
     const error = await collect(download(server.url("/a"), { maxRedirects: 1 })).catch(
       (failure: unknown) => failure,
     );
     expect(error).toBeInstanceOf(TooManyRedirectsError);
-    expect(server.requests.map((request) => request.path)).toEqual(["/a", "/b"]);
+    expect(server.requests().map((request) => request.path)).toEqual(["/a", "/b"]);
   });
 });
 
 describe("servers that ignore Range", () => {
   it("skips the bytes already held when the ETag proves it is the same file", async () => {
-    server.script("/file", [
-      { kind: "serve", dropAt: 300_000 },
-      { kind: "serve", ignoreRange: true },
-    ]);
-    const job = download(server.url(), quick);
+    script(server, "/file", [{ type: "disconnect", atOffset: 300_000 }, { type: "ignoreRange" }]);
+    const job = download(server.url("/file"), quick);
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
-    expect(server.ranges()).toEqual(["-", "bytes=300000-"]);
+    expect(server.ranges("/file")).toEqual(["-", "bytes=300000-"]);
     expect(seen.of("restart")).toEqual([]);
-    expect(server.bodyBytesSent()).toBe(SOURCE.length + 300_000);
+    expect(bodyBytesSent(server)).toBe(SOURCE.length + 300_000);
   });
 
   it("fails with RESTART_REQUIRED for a plain iterator when nothing proves it is the same file", async () => {
-    server.setResource("/file", { content: SOURCE, etag: null });
-    server.script("/file", [
-      { kind: "serve", dropAt: 300_000 },
-      { kind: "serve", ignoreRange: true },
-    ]);
-    const error = await collect(download(server.url(), quick)).catch((failure: unknown) => failure);
+    server.serve("/file", SOURCE, { etag: null });
+    script(server, "/file", [{ type: "disconnect", atOffset: 300_000 }, { type: "ignoreRange" }]);
+    const error = await collect(download(server.url("/file"), quick)).catch(
+      (failure: unknown) => failure,
+    );
     expect(error).toBeInstanceOf(RestartRequiredError);
     expect(error).toMatchObject({ bytes: 300_000 });
   });
 
   it("restarts from zero with allowRestart, telling the consumer first", async () => {
-    server.setResource("/file", { content: SOURCE, etag: null });
-    server.script("/file", [
-      { kind: "serve", dropAt: 300_000 },
-      { kind: "serve", ignoreRange: true },
-    ]);
-    const job = download(server.url(), { ...quick, allowRestart: true, sha256: sha256(SOURCE) });
+    server.serve("/file", SOURCE, { etag: null });
+    script(server, "/file", [{ type: "disconnect", atOffset: 300_000 }, { type: "ignoreRange" }]);
+    const job = download(server.url("/file"), {
+      ...quick,
+      allowRestart: true,
+      sha256: sha256(SOURCE),
+    });
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
     expect(seen.of<RestartEvent>("restart")).toEqual([{ discardedBytes: 300_000 }]);
@@ -492,12 +506,16 @@ describe("a file that changes between attempts", () => {
   const NEW = patternBytes(SOURCE.length + 333, 99);
 
   it("gets the new file whole when If-Range no longer matches", async () => {
-    server.script("/file", [{ kind: "serve", dropAt: 300_000 }]);
-    const job = download(server.url(), { ...quick, allowRestart: true, computeSha256: true });
+    script(server, "/file", [{ type: "disconnect", atOffset: 300_000 }]);
+    const job = download(server.url("/file"), {
+      ...quick,
+      allowRestart: true,
+      computeSha256: true,
+    });
     const seen = record(job);
-    job.once("retry", () => server.setResource("/file", { content: NEW }));
+    job.once("retry", () => server.serve("/file", NEW));
     expect(sameBytes(await collect(job), NEW)).toBe("same");
-    expect(server.requests[1]).toMatchObject({
+    expect(server.requests()[1]).toMatchObject({
       range: "bytes=300000-",
       ifRange: ETAG,
       status: 200,
@@ -507,15 +525,12 @@ describe("a file that changes between attempts", () => {
   });
 
   it("notices a server that ignores If-Range by the new ETag, and fetches the file again", async () => {
-    server.script("/file", [
-      { kind: "serve", dropAt: 300_000 },
-      { kind: "serve", ignoreIfRange: true },
-    ]);
-    const job = download(server.url(), { ...quick, allowRestart: true });
+    script(server, "/file", [{ type: "disconnect", atOffset: 300_000 }, { type: "ignoreIfRange" }]);
+    const job = download(server.url("/file"), { ...quick, allowRestart: true });
     const seen = record(job);
-    job.once("retry", () => server.setResource("/file", { content: NEW }));
+    job.once("retry", () => server.serve("/file", NEW));
     expect(sameBytes(await collect(job), NEW)).toBe("same");
-    expect(server.ranges()).toEqual(["-", "bytes=300000-", "-"]);
+    expect(server.ranges("/file")).toEqual(["-", "bytes=300000-", "-"]);
     expect(seen.of<RetryEvent>("retry").map((retry) => retry.reason)).toEqual([
       "content_length_mismatch",
       "resource_changed",
@@ -523,59 +538,66 @@ describe("a file that changes between attempts", () => {
   });
 
   it("fails a plain iterator with RESTART_REQUIRED", async () => {
-    server.script("/file", [{ kind: "serve", dropAt: 300_000 }]);
-    const job = download(server.url(), quick);
-    job.once("retry", () => server.setResource("/file", { content: NEW }));
+    script(server, "/file", [{ type: "disconnect", atOffset: 300_000 }]);
+    const job = download(server.url("/file"), quick);
+    job.once("retry", () => server.serve("/file", NEW));
     await expect(collect(job)).rejects.toBeInstanceOf(RestartRequiredError);
   });
 });
 
 describe("416", () => {
   it("completes at once when the resume point is already the end", async () => {
-    const job = download(server.url(), {
+    const job = download(server.url("/file"), {
       resumeFrom: { bytes: SOURCE.length, etag: ETAG, total: SOURCE.length },
     });
     const seen = record(job);
     expect(sameBytes(await collect(job), Buffer.alloc(0))).toBe("same");
-    expect(server.requests[0]).toMatchObject({ range: `bytes=${SOURCE.length}-`, status: 416 });
+    expect(server.requests()[0]).toMatchObject({ range: `bytes=${SOURCE.length}-`, status: 416 });
     expect(seen.of<CompleteEvent>("complete")[0]).toMatchObject({ bytes: SOURCE.length });
   });
 
   it("fails with RANGE_NOT_SATISFIABLE for a resume point beyond the end", async () => {
-    const job = download(server.url(), { resumeFrom: { bytes: SOURCE.length + 10, etag: ETAG } });
+    const job = download(server.url("/file"), {
+      resumeFrom: { bytes: SOURCE.length + 10, etag: ETAG },
+    });
     await expect(collect(job)).rejects.toBeInstanceOf(RangeNotSatisfiableError);
   });
 
   it("starts over when allowed", async () => {
-    const job = download(server.url(), {
+    const job = download(server.url("/file"), {
       resumeFrom: { bytes: SOURCE.length + 10, etag: ETAG },
       allowRestart: true,
     });
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
-    expect(server.ranges()).toEqual([`bytes=${SOURCE.length + 10}-`, "-"]);
+    expect(server.ranges("/file")).toEqual([`bytes=${SOURCE.length + 10}-`, "-"]);
   });
 });
 
 describe("ranges", () => {
   it("asks for the rest when the server caps range sizes, without counting failures", async () => {
-    server.script("/file", [
-      { kind: "serve", dropAt: 100_000 },
-      { kind: "serve", shortRange: 400_000 },
-      { kind: "serve", shortRange: 400_000 },
+    script(server, "/file", [
+      { type: "disconnect", atOffset: 100_000 },
+      { type: "shortRange", bytes: 400_000 },
+      { type: "shortRange", bytes: 400_000 },
     ]);
-    const job = download(server.url(), quick);
+    const job = download(server.url("/file"), quick);
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
-    expect(server.ranges()).toEqual(["-", "bytes=100000-", "bytes=500000-", "bytes=900000-"]);
+    expect(server.ranges("/file")).toEqual([
+      "-",
+      "bytes=100000-",
+      "bytes=500000-",
+      "bytes=900000-",
+    ]);
     expect(seen.of<RetryEvent>("retry")).toHaveLength(1);
   });
 
   it("retries a 206 whose Content-Range leaves a gap", async () => {
-    server.script("/file", [
-      { kind: "serve", dropAt: 100_000 },
-      { kind: "serve", contentRange: `bytes 100100-${SOURCE.length - 1}/${SOURCE.length}` },
+    script(server, "/file", [
+      { type: "disconnect", atOffset: 100_000 },
+      { type: "contentRange", value: `bytes 100100-${SOURCE.length - 1}/${SOURCE.length}` },
     ]);
-    const job = download(server.url(), quick);
+    const job = download(server.url("/file"), quick);
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
     expect(seen.of<RetryEvent>("retry").map((retry) => retry.reason)).toEqual([
@@ -585,11 +607,14 @@ describe("ranges", () => {
   });
 
   it("never delivers bytes beyond the announced end, and warns", async () => {
-    server.script("/file", [
-      { kind: "serve", dropAt: 100_000 },
-      { kind: "serve", framing: "chunked", extra: 5_000 },
+    script(server, "/file", [
+      { type: "disconnect", atOffset: 100_000 },
+      [
+        { type: "framing", framing: "chunked" },
+        { type: "extraBytes", count: 5_000 },
+      ],
     ]);
-    const job = download(server.url(), quick);
+    const job = download(server.url("/file"), quick);
     const seen = record(job);
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
     expect(seen.of<WarningEvent>("warning")).toEqual([
@@ -598,14 +623,14 @@ describe("ranges", () => {
   });
 
   it("is not fooled by extra bytes after a Content-Length body", async () => {
-    server.script("/file", [{ kind: "serve", extra: 5_000 }]);
-    expect(sameBytes(await collect(download(server.url(), quick)), SOURCE)).toBe("same");
+    script(server, "/file", [{ type: "extraBytes", count: 5_000 }]);
+    expect(sameBytes(await collect(download(server.url("/file"), quick)), SOURCE)).toBe("same");
   });
 });
 
 describe("integrity", () => {
   it("verifies the SHA-256 and the size while streaming", async () => {
-    const job = download(server.url(), {
+    const job = download(server.url("/file"), {
       sha256: sha256(SOURCE).toUpperCase(),
       size: SOURCE.length,
     });
@@ -614,7 +639,7 @@ describe("integrity", () => {
 
   it("fails with INTEGRITY on a SHA-256 mismatch", async () => {
     const wrong = sha256(Buffer.from("something else"));
-    const error = await collect(download(server.url(), { sha256: wrong })).catch(
+    const error = await collect(download(server.url("/file"), { sha256: wrong })).catch(
       (failure: unknown) => failure,
     );
     expect(error).toBeInstanceOf(IntegrityError);
@@ -627,7 +652,7 @@ describe("integrity", () => {
   });
 
   it("fails with INTEGRITY as soon as the announced size is not the expected one", async () => {
-    const error = await collect(download(server.url(), { size: SOURCE.length - 1 })).catch(
+    const error = await collect(download(server.url("/file"), { size: SOURCE.length - 1 })).catch(
       (failure: unknown) => failure,
     );
     expect(error).toMatchObject({
@@ -636,31 +661,31 @@ describe("integrity", () => {
       expected: SOURCE.length - 1,
       actual: SOURCE.length,
     });
-    expect(server.requests).toHaveLength(1);
+    expect(server.requests()).toHaveLength(1);
   });
 
   it("hashes across a resume from a given point with the caller's hash state", async () => {
     const { createHash } = await import("node:crypto");
     const resumeHash = createHash("sha256").update(SOURCE.subarray(0, 123_456));
-    const job = download(server.url(), {
+    const job = download(server.url("/file"), {
       sha256: sha256(SOURCE),
       resumeFrom: { bytes: 123_456, etag: ETAG },
       resumeHash,
     });
     expect(sameBytes(await collect(job), SOURCE.subarray(123_456))).toBe("same");
-    expect(server.ranges()).toEqual(["bytes=123456-"]);
+    expect(server.ranges("/file")).toEqual(["bytes=123456-"]);
   });
 });
 
 describe("abort", () => {
   it("cancels promptly, closes the socket and rejects with ABORTED", async () => {
-    server.script("/file", [{ kind: "serve", stallAt: 200_000 }]);
+    script(server, "/file", [{ type: "stall", atOffset: 200_000 }]);
     const controller = new AbortController();
-    const job = download(server.url(), { signal: controller.signal });
+    const job = download(server.url("/file"), { signal: controller.signal });
     const seen = record(job);
     const reading = collect(job).catch((failure: unknown) => failure);
     await waitFor(
-      () => server.requests[0]?.bytesSent ?? 0,
+      () => server.requests()[0]?.bytesSent ?? 0,
       (sent) => sent >= 200_000,
     );
     const reason = new Error("user pressed cancel");
@@ -670,33 +695,33 @@ describe("abort", () => {
     expect((error as Error).cause).toBe(reason);
     expect(seen.of("error")).toEqual([error]);
     // The server sees its connection closed.
-    await server.requests[0]?.closed;
+    await server.connectionClosed(server.requests()[0]!);
     expect(server.openConnections).toBe(0);
   });
 
   it("closes the socket even while the consumer is busy with a chunk", async () => {
-    const job = download(server.url());
+    const job = download(server.url("/file"));
     const iterator = job[Symbol.asyncIterator]();
     await iterator.next();
     job.abort(new Error("stop"));
-    await server.requests[0]?.closed;
+    await server.connectionClosed(server.requests()[0]!);
     await expect(iterator.next()).rejects.toBeInstanceOf(DownloadAbortedError);
   });
 
   it("fails at once with an already aborted signal", async () => {
     const error = await collect(
-      download(server.url(), { signal: AbortSignal.abort("gone") }),
+      download(server.url("/file"), { signal: AbortSignal.abort("gone") }),
     ).catch((failure: unknown) => failure);
     expect(error).toMatchObject({ code: "ABORTED", cause: "gone" });
-    expect(server.requests).toHaveLength(0);
+    expect(server.requests()).toHaveLength(0);
   });
 
   it("treats a consumer that stops iterating as an abort", async () => {
-    const job = download(server.url());
+    const job = download(server.url("/file"));
     const seen = record(job);
     for await (const _chunk of job) break;
     expect(seen.of<Error>("error")[0]).toMatchObject({ code: "ABORTED" });
-    await server.requests[0]?.closed;
+    await server.connectionClosed(server.requests()[0]!);
   });
 });
 
@@ -704,16 +729,20 @@ describe("dispatchers", () => {
   it("shares a dispatcher made by createDispatcher without closing it", async () => {
     const dispatcher = createDispatcher();
     try {
-      const first = download(server.url(), { dispatcher });
+      const first = download(server.url("/file"), { dispatcher });
       const seen = record(first);
       await collect(first);
       expect(seen.of<CompleteEvent>("complete")[0]?.localAddress).toBe("127.0.0.1");
-      expect(localConnectionOf(dispatcher, server.url())?.localAddress).toBe("127.0.0.1");
-      expect(sameBytes(await collect(download(server.url(), { dispatcher })), SOURCE)).toBe("same");
+      expect(localConnectionOf(dispatcher, server.url("/file"))?.localAddress).toBe("127.0.0.1");
+      expect(sameBytes(await collect(download(server.url("/file"), { dispatcher })), SOURCE)).toBe(
+        "same",
+      );
       // The downloads left the shared dispatcher open: its idle keep-alive connection is still
       // there, and it serves a third download.
       expect(server.openConnections).toBeGreaterThan(0);
-      expect(sameBytes(await collect(download(server.url(), { dispatcher })), SOURCE)).toBe("same");
+      expect(sameBytes(await collect(download(server.url("/file"), { dispatcher })), SOURCE)).toBe(
+        "same",
+      );
     } finally {
       await dispatcher.close();
     }
@@ -722,7 +751,7 @@ describe("dispatchers", () => {
   it("goes through an HTTP proxy with CONNECT", async () => {
     const proxy = await ConnectProxy.start();
     try {
-      const job = download(server.url(), {
+      const job = download(server.url("/file"), {
         proxy: { uri: proxy.url, token: "Bearer proxy-secret" },
       });
       const seen = record(job);
@@ -740,9 +769,9 @@ describe("dispatchers", () => {
 describe("TLS", () => {
   const fixture = (name: string) =>
     readFileSync(new URL(`./fixtures/tls/${name}`, import.meta.url));
-  let secure: FaultServer;
+  let secure: FirmwareServer;
   beforeEach(async () => {
-    secure = await FaultServer.start({
+    secure = await FirmwareServer.start({
       tls: {
         key: fixture("server.key"),
         cert: fixture("server.pem"),
@@ -750,10 +779,10 @@ describe("TLS", () => {
         requestCert: true,
       },
     });
-    secure.setResource("/file", { content: SOURCE });
+    secure.serve("/file", SOURCE);
   });
   afterEach(async () => {
-    await secure.close();
+    await secure.stop();
   });
 
   it("trusts the given CA and presents the device certificate", async () => {
@@ -761,7 +790,7 @@ describe("TLS", () => {
       tls: { ca: fixture("ca.pem"), cert: fixture("device.pem"), key: fixture("device.key") },
     });
     expect(sameBytes(await collect(job), SOURCE)).toBe("same");
-    expect(secure.requests[0]?.clientCertificate).toBe("device-0042");
+    expect(secure.requests()[0]?.clientCertificate).toBe("device-0042");
   });
 
   it("does mutual TLS through a CONNECT proxy", async () => {
@@ -774,7 +803,7 @@ describe("TLS", () => {
       const seen = record(job);
       expect(sameBytes(await collect(job), SOURCE)).toBe("same");
       expect(proxy.tunnels.map((tunnel) => tunnel.target)).toEqual([`127.0.0.1:${secure.port}`]);
-      expect(secure.requests[0]?.clientCertificate).toBe("device-0042");
+      expect(secure.requests()[0]?.clientCertificate).toBe("device-0042");
       expect(seen.of<CompleteEvent>("complete")[0]?.localAddress).toBe("127.0.0.1");
     } finally {
       await proxy.close();
@@ -786,6 +815,6 @@ describe("TLS", () => {
     const error = await collect(job).catch((failure: unknown) => failure);
     expect(error).toBeInstanceOf(MaxDisconnectsError);
     expect(String((error as Error).cause)).toMatch(/certificate/i);
-    expect(secure.requests).toHaveLength(0);
+    expect(secure.requests()).toHaveLength(0);
   });
 });

@@ -5,29 +5,37 @@ import { once } from "node:events";
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FirmwareServer } from "@hublink/test-hub";
 import { writeFileAtomic } from "@runtime/atomic-file";
 import { ValidationError } from "@runtime/errors";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { download, type FileResult, HttpStatusError, IntegrityError } from "../src/index.js";
 import { decodePartialState, encodePartialState } from "../src/state-file.js";
-import { etagOf, FaultServer, patternBytes } from "./support/fault-server.js";
-import { sameBytes, sha256, waitFor } from "./support/helpers.js";
+import {
+  bodyBytesSent,
+  patternBytes,
+  sameBytes,
+  script,
+  sha256,
+  waitFor,
+} from "./support/helpers.js";
 
 const SOURCE = patternBytes(2 * 1024 * 1024, 11);
-const ETAG = etagOf(SOURCE);
+/** The entity tag the server sends for SOURCE. */
+let ETAG: string;
 const quick = { retry: { timeBetweenRetries: 5 } };
 
-let server: FaultServer;
+let server: FirmwareServer;
 let dir: string;
 let target: string;
 beforeEach(async () => {
-  server = await FaultServer.start();
-  server.setResource("/fw.fw", { content: SOURCE });
+  server = await FirmwareServer.start();
+  ETAG = server.serve("/fw.fw", SOURCE).etag!;
   dir = await mkdtemp(join(tmpdir(), "downloader-to-file-"));
   target = join(dir, "fw.fw");
 });
 afterEach(async () => {
-  await server.close();
+  await server.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -37,7 +45,7 @@ async function readState() {
 
 /** Starts a download to `target` and aborts it once the server has sent `bytes`. */
 async function interruptedAt(bytes: number) {
-  server.script("/fw.fw", [{ kind: "serve", stallAt: bytes }]);
+  script(server, "/fw.fw", [{ type: "stall", atOffset: bytes }]);
   const controller = new AbortController();
   const job = download(server.url("/fw.fw"), { sha256: sha256(SOURCE), signal: controller.signal });
   const saving = job
@@ -82,7 +90,7 @@ describe("toFile", () => {
       sha256: sha256(SOURCE),
     }).toFile(target);
     expect(result).toMatchObject({ resumedFrom: 1_000_000, sha256: sha256(SOURCE) });
-    expect(server.requests.at(-1)).toMatchObject({
+    expect(server.requests().at(-1)).toMatchObject({
       range: "bytes=1000000-",
       ifRange: ETAG,
       status: 206,
@@ -102,9 +110,9 @@ describe("toFile", () => {
     await interruptedAt(600_000);
     // The server lost the file's tail: the resume gets a 416 naming a shorter length, and the
     // fetch from zero that follows fails too.
-    server.script("/fw.fw", [
-      { kind: "status", status: 416, headers: { "content-range": "bytes */500000" } },
-      { kind: "status", status: 500 },
+    script(server, "/fw.fw", [
+      { type: "status", status: 416, headers: { "content-range": "bytes */500000" } },
+      { type: "status", status: 500 },
     ]);
     const error = await download(server.url("/fw.fw"), {
       retry: { maxDisconnects: 1, timeBetweenRetries: 5 },
@@ -122,7 +130,7 @@ describe("toFile", () => {
     // Bytes written after the last checkpoint (possibly garbage after a power cut).
     await writeFile(`${target}.partial`, Buffer.alloc(5_000, 0xff), { flag: "a" });
     await download(server.url("/fw.fw"), { sha256: sha256(SOURCE) }).toFile(target);
-    expect(server.requests.at(-1)?.range).toBe(`bytes=${state.bytes}-`);
+    expect(server.requests().at(-1)?.range).toBe(`bytes=${state.bytes}-`);
     expect(sameBytes(await readFile(target), SOURCE)).toBe("same");
   });
 
@@ -130,7 +138,7 @@ describe("toFile", () => {
     await interruptedAt(600_000);
     await truncate(`${target}.partial`, 1_000);
     await download(server.url("/fw.fw")).toFile(target);
-    expect(server.requests.at(-1)?.range).toBeUndefined();
+    expect(server.requests().at(-1)?.range).toBeUndefined();
     expect(sameBytes(await readFile(target), SOURCE)).toBe("same");
 
     await rm(target);
@@ -142,15 +150,15 @@ describe("toFile", () => {
     );
     await writeFile(`${target}.partial.state`, stateBytes);
     await download(server.url("/fw.fw")).toFile(target);
-    expect(server.requests.at(-1)?.range).toBeUndefined();
+    expect(server.requests().at(-1)?.range).toBeUndefined();
     expect(sameBytes(await readFile(target), SOURCE)).toBe("same");
   });
 
   it("starts over for another resource, another expected SHA-256, or resume: false", async () => {
     await interruptedAt(600_000);
-    server.setResource("/other.fw", { content: SOURCE });
+    server.serve("/other.fw", SOURCE);
     await download(server.url("/other.fw")).toFile(target);
-    expect(server.requests.at(-1)).toMatchObject({ path: "/other.fw", range: undefined });
+    expect(server.requests().at(-1)).toMatchObject({ path: "/other.fw", range: undefined });
 
     await rm(target);
     await interruptedAt(600_000);
@@ -158,24 +166,24 @@ describe("toFile", () => {
     await expect(
       download(server.url("/fw.fw"), { sha256: wrongHash }).toFile(target),
     ).rejects.toBeInstanceOf(IntegrityError);
-    expect(server.requests.at(-1)?.range).toBeUndefined();
+    expect(server.requests().at(-1)?.range).toBeUndefined();
 
     await interruptedAt(600_000);
     await download(server.url("/fw.fw")).toFile(target, { resume: false });
-    expect(server.requests.at(-1)?.range).toBeUndefined();
+    expect(server.requests().at(-1)?.range).toBeUndefined();
     expect(sameBytes(await readFile(target), SOURCE)).toBe("same");
   });
 
   it("truncates and starts over when the file changed while the partial sat on disk", async () => {
     await interruptedAt(600_000);
     const NEW = patternBytes(SOURCE.length - 1234, 12);
-    server.setResource("/fw.fw", { content: NEW });
+    server.serve("/fw.fw", NEW);
     const job = download(server.url("/fw.fw"), { computeSha256: true });
     const restarts: number[] = [];
     job.on("restart", (event) => restarts.push(event.discardedBytes));
     const result = await job.toFile(target);
     expect(restarts).toEqual([600_000]);
-    expect(server.requests.at(-1)).toMatchObject({
+    expect(server.requests().at(-1)).toMatchObject({
       range: "bytes=600000-",
       ifRange: ETAG,
       status: 200,
@@ -185,10 +193,10 @@ describe("toFile", () => {
   });
 
   it("restarts cleanly when a server ignores the Range of a partial without validators", async () => {
-    server.setResource("/fw.fw", { content: SOURCE, etag: null });
+    server.serve("/fw.fw", SOURCE, { etag: null });
     await interruptedAt(600_000);
     expect((await readState()).etag).toBeUndefined();
-    server.script("/fw.fw", [{ kind: "serve", ignoreRange: true }]);
+    script(server, "/fw.fw", [{ type: "ignoreRange" }]);
     await download(server.url("/fw.fw"), { sha256: sha256(SOURCE) }).toFile(target);
     expect(sameBytes(await readFile(target), SOURCE)).toBe("same");
   });
@@ -206,7 +214,7 @@ describe("toFile", () => {
     );
     const result = await download(server.url("/fw.fw"), { sha256: sha256(SOURCE) }).toFile(target);
     expect(result.resumedFrom).toBe(SOURCE.length);
-    expect(server.requests.map((request) => request.status)).toEqual([416]);
+    expect(server.requests().map((request) => request.status)).toEqual([416]);
     expect(sameBytes(await readFile(target), SOURCE)).toBe("same");
   });
 
@@ -221,7 +229,7 @@ describe("toFile", () => {
 
   it("clears the partial state on a 404 during a resumed download (NervesHubLink 2.12.0)", async () => {
     await interruptedAt(600_000);
-    server.script("/fw.fw", [{ kind: "status", status: 404 }]);
+    script(server, "/fw.fw", [{ type: "status", status: 404 }]);
     const error = await download(server.url("/fw.fw"), quick)
       .toFile(target)
       .catch((failure: unknown) => failure);
@@ -232,7 +240,7 @@ describe("toFile", () => {
 
   it("keeps the partial on a 403, so a fresh URL can continue it", async () => {
     await interruptedAt(600_000);
-    server.script("/fw.fw", [{ kind: "status", status: 403 }]);
+    script(server, "/fw.fw", [{ type: "status", status: 403 }]);
     await expect(download(server.url("/fw.fw")).toFile(target)).rejects.toMatchObject({
       status: 403,
     });
@@ -242,9 +250,9 @@ describe("toFile", () => {
   });
 
   it("keeps resuming through drops within one call", async () => {
-    server.script("/fw.fw", [
-      { kind: "serve", dropAt: 500_000 },
-      { kind: "serve", dropAt: 1_500_000, reset: true },
+    script(server, "/fw.fw", [
+      { type: "disconnect", atOffset: 500_000 },
+      { type: "disconnect", atOffset: 1_500_000, reset: true },
     ]);
     const result = await download(server.url("/fw.fw"), {
       ...quick,
@@ -255,7 +263,7 @@ describe("toFile", () => {
   });
 
   it("refuses a second consumer without touching the first one's partial file", async () => {
-    server.script("/fw.fw", [{ kind: "serve", stallAt: 600_000 }]);
+    script(server, "/fw.fw", [{ type: "stall", atOffset: 600_000 }]);
     const job = download(server.url("/fw.fw"));
     const first = job
       .toFile(target, { checkpointBytes: 64 * 1024 })
@@ -286,7 +294,7 @@ describe("toFile", () => {
       /resumeFrom/,
     );
     expect(await readdir(dir)).toEqual([]);
-    expect(server.requests).toHaveLength(0);
+    expect(server.requests()).toHaveLength(0);
   });
 });
 
@@ -297,14 +305,14 @@ describe("cutting writes short", () => {
   // must be the source, byte for byte. (SIGKILL keeps the page cache, so this proves the write
   // ordering, not the fsyncs.)
   it("always resumes to the exact file after SIGKILLs", async () => {
-    server.setResource("/slow.fw", { content: SOURCE });
+    server.serve("/slow.fw", SOURCE);
     // Resolves workspace packages to their sources in the child, so it needs no build.
     const tsconfig = new URL("../../../../tsconfig.sources.json", import.meta.url).pathname;
     const child = new URL("./support/to-file-child.ts", import.meta.url).pathname;
     let killedAt = 0;
     for (const fraction of [0.2, 0.45, 0.7]) {
-      server.script("/slow.fw", [{ kind: "serve", rate: 4 * 1024 * 1024 }]);
-      const before = server.bodyBytesSent();
+      script(server, "/slow.fw", [{ type: "throttle", bytesPerSecond: 4 * 1024 * 1024 }]);
+      const before = bodyBytesSent(server);
       const process_ = spawn(
         process.execPath,
         ["--import", "tsx", child, server.url("/slow.fw"), target, sha256(SOURCE)],
@@ -319,7 +327,7 @@ describe("cutting writes short", () => {
       });
       const exited = once(process_, "exit");
       await waitFor(
-        () => server.bodyBytesSent() - before,
+        () => bodyBytesSent(server) - before,
         (sent) => sent >= SOURCE.length * fraction - killedAt || process_.exitCode !== null,
         { timeoutMs: 30_000, what: `the child to download (${stderr})` },
       );
@@ -335,7 +343,7 @@ describe("cutting writes short", () => {
       sha256: sha256(SOURCE),
     }).toFile(target);
     expect(result.resumedFrom).toBe(killedAt);
-    expect(server.requests.at(-1)?.range).toBe(`bytes=${killedAt}-`);
+    expect(server.requests().at(-1)?.range).toBe(`bytes=${killedAt}-`);
     expect(sameBytes(await readFile(target), SOURCE)).toBe("same");
   }, 60_000);
 });

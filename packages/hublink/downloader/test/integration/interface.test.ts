@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { describeIntegration, startHttpServer, useLab } from "@testing/netlab";
 import { expect, it } from "vitest";
 import type { CompleteEvent, ResponseEvent, RetryEvent } from "../../src/index.js";
-import { patternBytes } from "../support/fault-server.js";
+import { patternBytes } from "../support/helpers.js";
 
 const SIZE = 32 * 1024 * 1024;
 

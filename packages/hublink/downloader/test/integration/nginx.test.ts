@@ -7,8 +7,7 @@ import { join } from "node:path";
 import { describeIntegration } from "@testing/netlab";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { download, HttpStatusError } from "../../src/index.js";
-import { patternBytes } from "../support/fault-server.js";
-import { collect, sameBytes, sha256 } from "../support/helpers.js";
+import { collect, patternBytes, sameBytes, sha256 } from "../support/helpers.js";
 import { type Nginx, startNginx } from "../support/nginx.js";
 
 const SIZE = 48 * 1024 * 1024;

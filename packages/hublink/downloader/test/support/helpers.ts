@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createServer } from "node:net";
+import type { FirmwareServer, HttpFault } from "@hublink/test-hub";
 import type { Download } from "../../src/index.js";
 
 /** Polls `read` until `accept` says yes; fails after `timeoutMs`. Never a fixed sleep. */
@@ -103,4 +104,34 @@ export function sameBytes(actual: Uint8Array, expected: Uint8Array): string {
   let index = 0;
   while (index < length && actual[index] === expected[index]) index++;
   return `differ: lengths ${actual.length} vs ${expected.length}, first difference at ${index}`;
+}
+
+/** Deterministic pseudo-random bytes, so tests can compare output with the source. */
+export function patternBytes(length: number, seed = 1): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  let state = seed >>> 0 || 1;
+  for (let index = 0; index < length; index++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    bytes[index] = state & 0xff;
+  }
+  return bytes;
+}
+
+/** Body bytes the server handed to its sockets, over every request so far. */
+export function bodyBytesSent(server: FirmwareServer): number {
+  return server.requests().reduce((sum, request) => sum + request.bytesSent, 0);
+}
+
+/**
+ * Queues one entry per coming request to `path`, in order: a fault, several applied together, or
+ * `[]` to serve one request honestly.
+ */
+export function script(
+  server: FirmwareServer,
+  path: string,
+  requests: ReadonlyArray<HttpFault | HttpFault[]>,
+): void {
+  for (const faults of requests) server.inject(path, faults);
 }

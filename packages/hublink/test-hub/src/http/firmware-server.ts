@@ -24,6 +24,7 @@ import { DeviceError, ValidationError } from "@runtime/errors";
 import { EventEmitter } from "eventemitter3";
 import { type FirmwareChecksums, firmwareChecksums } from "../update-payload.js";
 import { contentRange, decideRange, unsatisfiedContentRange } from "./range.js";
+import { createTokenBucket, takeTokens } from "./token-bucket.js";
 
 /**
  * One injected misbehaviour. Several can be injected together for one request (e.g. a throttle and
@@ -43,13 +44,16 @@ export type HttpFault =
   /**
    * Send the headers and `afterBytes` bytes of the body, then nothing for `durationMs` (then carry
    * on). Without `durationMs` the response hangs until the client gives up or the server stops.
+   * `atOffset` instead names a byte position in the file, whatever range was asked for.
    */
-  | { type: "stall"; afterBytes?: number; durationMs?: number }
+  | { type: "stall"; afterBytes?: number; atOffset?: number; durationMs?: number }
   /**
    * Send the headers and `afterBytes` body bytes, then close the connection: a body shorter than
-   * its `content-length`. `reset` closes with a TCP RST instead of a FIN.
+   * its `content-length`. `atOffset` instead cuts at a byte position in the file, whatever range
+   * was asked for (a resume from 300 000 cut at 700 000 gets 400 000 bytes; one from beyond it,
+   * none). `reset` closes with a TCP RST instead of a FIN.
    */
-  | { type: "disconnect"; afterBytes?: number; reset?: boolean }
+  | { type: "disconnect"; afterBytes?: number; atOffset?: number; reset?: boolean }
   /** Answer 200 with the whole file even when a Range was asked for (a non-conforming server). */
   | { type: "ignoreRange" }
   /** Honour Range even when If-Range names another version (a broken server). */
@@ -62,7 +66,11 @@ export type HttpFault =
   | { type: "declareLength"; length: number }
   /** Send `count` bytes of garbage (0xEE) after the real body. */
   | { type: "extraBytes"; count: number }
-  /** Send the body at about this many bytes per second. */
+  /**
+   * Send the body at this many bytes per second, paced by a token bucket that holds 50 ms worth of
+   * bytes: over any interval the body never runs ahead of the rate by more than that, and a late
+   * timer does not slow it down.
+   */
   | { type: "throttle"; bytesPerSecond: number }
   /** Send this entity tag for this response (`null`: none). */
   | { type: "etag"; etag: string | null }
@@ -170,6 +178,25 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** A stall or a cut names its place one way: `afterBytes` of the body or `atOffset` of the file. */
+function checkPosition(fault: HttpFault, path: string): void {
+  if (fault.type !== "stall" && fault.type !== "disconnect") return;
+  const at = (name: string) => `${path}.${name}`;
+  if (fault.afterBytes !== undefined && fault.atOffset !== undefined) {
+    throw new ValidationError({
+      path: at("atOffset"),
+      value: fault.atOffset,
+      reason: "give afterBytes or atOffset, not both",
+    });
+  }
+  for (const name of ["afterBytes", "atOffset"] as const) {
+    const value = fault[name];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new ValidationError({ path: at(name), value, reason: "must be an integer >= 0" });
+    }
+  }
+}
+
 function clientCommonName(socket: Socket): string | undefined {
   const tlsSocket = socket as TLSSocket;
   if (typeof tlsSocket.getPeerCertificate !== "function") return undefined;
@@ -210,6 +237,8 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
   #origin = "";
   #connections = 0;
   readonly #connectionIds = new WeakMap<Socket, number>();
+  /** Per connection number: resolves when that TCP connection has closed. */
+  readonly #connectionsClosed = new Map<number, Promise<void>>();
 
   private constructor(options: FirmwareServerOptions) {
     super();
@@ -235,7 +264,13 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
       this.#connections += 1;
       this.#connectionIds.set(socket, this.#connections);
       this.#sockets.add(socket);
-      socket.once("close", () => this.#sockets.delete(socket));
+      const closed = new Promise<void>((resolve) =>
+        socket.once("close", () => {
+          this.#sockets.delete(socket);
+          resolve();
+        }),
+      );
+      this.#connectionsClosed.set(this.#connections, closed);
     });
   }
 
@@ -340,6 +375,9 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
   inject(path: string, fault: HttpFault | HttpFault[], options: FaultOptions = {}): void {
     const queue = this.#faults.get(path) ?? [];
     const faults = Array.isArray(fault) ? fault : [fault];
+    faults.forEach((item, index) => {
+      checkPosition(item, Array.isArray(fault) ? `fault[${index}]` : "fault");
+    });
     queue.push({ faults, remaining: options.times ?? 1, when: options.when });
     this.#faults.set(path, queue);
   }
@@ -388,6 +426,38 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
       }, timeoutMs);
       this.on(event, listener);
     });
+  }
+
+  /**
+   * Resolves once the TCP connection that carried `request` has closed (at once if it already
+   * has; `openConnections` no longer counts it), or rejects after `timeoutMs` (default 10 s).
+   */
+  connectionClosed(request: FirmwareRequest, options: { timeoutMs?: number } = {}): Promise<void> {
+    const closed = this.#connectionsClosed.get(request.connection);
+    if (!closed) {
+      return Promise.reject(
+        new ValidationError({
+          path: "request.connection",
+          value: request.connection,
+          reason: "is not a connection of this server",
+        }),
+      );
+    }
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new DeviceError(
+              "TIMEOUT",
+              `connection ${request.connection} still open after ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    return Promise.race([closed, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Closes every open connection (responses in progress end abruptly). */
@@ -550,7 +620,7 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
       response.end();
       return;
     }
-    await this.#sendBody(response, request, body, faults, finish);
+    await this.#sendBody(response, request, body, start, faults, finish);
     if (request.outcome !== "pending" || response.destroyed) return;
     if (framing === "close" || (declared !== undefined && declared > body.length)) {
       // The length was never (or wrongly) announced: the close is the end of the body.
@@ -562,10 +632,12 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
     response.end();
   }
 
+  /** `body` starts at byte `start` of the file (0 unless a range is being answered). */
   async #sendBody(
     response: ServerResponse,
     request: FirmwareRequest,
     body: Uint8Array,
+    start: number,
     faults: HttpFault[],
     finish: (outcome: FirmwareRequest["outcome"]) => void,
   ): Promise<void> {
@@ -580,12 +652,22 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
     const throttle = faults.find(
       (f): f is Extract<HttpFault, { type: "throttle" }> => f.type === "throttle",
     );
-    const stopAt = cut ? Math.min(cut.afterBytes ?? 0, body.length) : body.length;
+    // Body bytes before the fault: counted from the body's start, or from the file's.
+    const bodyBytesBefore = (fault: { afterBytes?: number; atOffset?: number }) =>
+      fault.atOffset !== undefined ? Math.max(0, fault.atOffset - start) : (fault.afterBytes ?? 0);
+    const stopAt = cut ? Math.min(bodyBytesBefore(cut), body.length) : body.length;
+    let bucket = throttle ? createTokenBucket(throttle.bytesPerSecond, Date.now()) : undefined;
     let offset = 0;
     const writeUpTo = async (limit: number) => {
       while (offset < limit && !response.destroyed && !signal.aborted) {
         let size = Math.min(chunkSize, limit - offset);
-        if (throttle) size = Math.max(1, Math.min(size, Math.floor(throttle.bytesPerSecond / 20)));
+        if (bucket) {
+          size = Math.min(size, bucket.capacity);
+          const taken = takeTokens(bucket, size, Date.now());
+          bucket = taken.bucket;
+          if (taken.waitMs > 0) await sleep(taken.waitMs, signal);
+          if (response.destroyed || signal.aborted) return;
+        }
         const chunk = body.subarray(offset, offset + size);
         offset += size;
         request.bytesSent += size;
@@ -601,11 +683,10 @@ export class FirmwareServer extends EventEmitter<FirmwareServerEvents> {
             response.once("close", done);
           });
         }
-        if (throttle) await sleep((size / throttle.bytesPerSecond) * 1000, signal);
       }
     };
     if (stall) {
-      await writeUpTo(Math.min(stall.afterBytes ?? 0, stopAt));
+      await writeUpTo(Math.min(bodyBytesBefore(stall), stopAt));
       if (stall.durationMs === undefined) {
         // Hang until the client gives up or the server stops.
         await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 // The firmware HTTP server: Range, redirects, errors, stalls, early close and the request log
 // (checklist item 8), exercised with raw node:http requests on loopback.
 
-import { request as httpRequest } from "node:http";
+import { Agent, request as httpRequest } from "node:http";
 import { describeIntegration } from "@testing/netlab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FirmwareServer, type ServedFile } from "../../src/index.js";
@@ -299,6 +299,108 @@ describeIntegration("test-hub: firmware HTTP server", { tools: [] }, () => {
       expect(second!.connection).toBe(first!.connection + 1);
       expect(server.connectionsOpened).toBe(second!.connection);
       expect(server.ranges("/fw/app.fw").at(-1)).toBe("-");
+    });
+  });
+
+  describe("faults at file offsets, connection closes, pacing (the downloader's tests)", () => {
+    it("disconnect atOffset cuts at a byte of the file, whatever range was asked", async () => {
+      server.inject("/fw/app.fw", { type: "disconnect", atOffset: 5_000 });
+      const resumed = await get("/fw/app.fw", { range: "bytes=1000-" });
+      expect(resumed.status).toBe(206);
+      expect(resumed.error).toBeDefined();
+      expect(resumed.body.equals(slice(1000, 4999))).toBe(true);
+      // A request that starts beyond the cut gets headers and no body.
+      server.inject("/fw/app.fw", { type: "disconnect", atOffset: 5_000, reset: true });
+      const beyond = await get("/fw/app.fw", { range: "bytes=6000-" });
+      expect(beyond.body.length).toBe(0);
+      expect(beyond.error).toBeDefined();
+      expect(server.requests("/fw/app.fw").slice(-2)).toEqual([
+        expect.objectContaining({ bytesSent: 4000, outcome: "disconnected" }),
+        expect.objectContaining({ bytesSent: 0, outcome: "disconnected" }),
+      ]);
+    });
+
+    it("stall atOffset stops at a byte of the file until the client gives up", async () => {
+      server.inject("/fw/app.fw", { type: "stall", atOffset: 250_000 });
+      const received: Buffer[] = [];
+      const closed = new Promise<void>((resolve) => {
+        const request = httpRequest(
+          `${server.origin}/fw/app.fw`,
+          { headers: { range: "bytes=200000-" } },
+          (response) => {
+            response.on("data", (chunk: Buffer) => {
+              received.push(chunk);
+              if (Buffer.concat(received).length >= 50_000) request.destroy();
+            });
+          },
+        );
+        request.on("close", () => resolve());
+        request.end();
+      });
+      await closed;
+      const logged = await server.waitForRequest(
+        (entry) => entry.faults[0]?.type === "stall" && entry.range === "bytes=200000-",
+      );
+      expect(logged).toMatchObject({ bytesSent: 50_000, outcome: "aborted" });
+      expect(Buffer.concat(received).equals(slice(200_000, 249_999))).toBe(true);
+    });
+
+    it("refuses a stall or cut placed two ways, or at a negative place", async () => {
+      expect(() =>
+        server.inject("/fw/app.fw", { type: "disconnect", afterBytes: 1, atOffset: 2 }),
+      ).toThrow(/fault.atOffset: give afterBytes or atOffset, not both/);
+      expect(() =>
+        server.inject("/fw/app.fw", [
+          { type: "etag", etag: null },
+          { type: "stall", atOffset: -1 },
+        ]),
+      ).toThrow(/fault\[1\].atOffset: must be an integer >= 0/);
+      // Nothing was queued.
+      expect((await get("/fw/app.fw")).body.equals(Buffer.from(DATA))).toBe(true);
+      expect(server.requests("/fw/app.fw").at(-1)?.faults).toEqual([]);
+    });
+
+    it("connectionClosed resolves when the connection that carried a request is gone", async () => {
+      const agent = new Agent({ keepAlive: true });
+      try {
+        await new Promise<void>((resolve) =>
+          httpRequest(`${server.origin}/fw/app.fw`, { agent }, (response) => {
+            response.resume();
+            response.on("end", () => resolve());
+          }).end(),
+        );
+        const served = server.requests("/fw/app.fw").at(-1)!;
+        // Kept alive: still open.
+        await expect(server.connectionClosed(served, { timeoutMs: 100 })).rejects.toMatchObject({
+          code: "TIMEOUT",
+        });
+        const openBefore = server.openConnections;
+        agent.destroy();
+        await server.connectionClosed(served);
+        expect(server.openConnections).toBe(openBefore - 1);
+        // Already closed: at once.
+        await server.connectionClosed(served, { timeoutMs: 1 });
+        await expect(
+          server.connectionClosed({ ...served, connection: 1_000_000 }),
+        ).rejects.toMatchObject({ code: "INVALID_CONFIG", path: "request.connection" });
+      } finally {
+        agent.destroy();
+      }
+    });
+
+    it("throttle paces the body and still delivers it whole, with a cut at a file offset", async () => {
+      server.inject("/fw/app.fw", [
+        { type: "throttle", bytesPerSecond: 2_000_000 },
+        { type: "disconnect", atOffset: 290_000 },
+      ]);
+      const answer = await get("/fw/app.fw", { range: "bytes=100000-" });
+      expect(answer.body.equals(slice(100_000, 289_999))).toBe(true);
+      expect(server.requests("/fw/app.fw").at(-1)).toMatchObject({
+        bytesSent: 190_000,
+        outcome: "disconnected",
+      });
+      server.inject("/fw/app.fw", { type: "throttle", bytesPerSecond: 3_000_000 });
+      expect((await get("/fw/app.fw")).body.equals(Buffer.from(DATA))).toBe(true);
     });
   });
 
