@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { connect as netConnect } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
-import type { DownloadOptions } from "@hublink/downloader";
+import { type DownloadOptions, interfaceForAddress } from "@hublink/downloader";
 import { type CommandRunner, createCommandRunner } from "@runtime/command";
 import { DeviceError, redactSecrets } from "@runtime/errors";
 import {
@@ -17,7 +17,7 @@ import {
   signalInitPower,
   systemdPower,
 } from "@runtime/kv";
-import { ANY, type PropertyPath, type PropertyTable } from "@runtime/property-table";
+import type { PropertyPath, PropertyTable } from "@runtime/property-table";
 import { EventEmitter } from "eventemitter3";
 import type { Message } from "phoenix";
 import { clockHint, offsetFromDateHeader, type SigningClock, signingTime } from "./auth/clock.js";
@@ -38,7 +38,7 @@ import {
 } from "./config.js";
 import { DeviceConnection } from "./connection.js";
 import { isKnownServerEvent } from "./events.js";
-import { buildJoinPayload, interfaceForAddress } from "./join.js";
+import { buildJoinPayload } from "./join.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import { proxyAgent } from "./proxy.js";
 import { type AttemptSettings, transportClass } from "./transport.js";
@@ -530,19 +530,17 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
   /** The interface whose address is `localAddress` (the websocket's, or a download's). */
   #interfaceOf(localAddress: string | undefined): string | undefined {
     const table = this.#options.table;
-    if (table) {
-      const entries = table
-        .match(["interface", ANY, "addresses"])
-        .map(([path, value]) => [path[1]!, value] as [string, unknown]);
-      const found = interfaceForAddress(entries, localAddress);
-      if (found) return found;
-    }
+    const found = table ? interfaceForAddress(table, localAddress) : undefined;
+    if (found) return found;
     // Without a table (or before it knows), the kernel's list, like Link's getifaddrs.
-    const system = Object.entries(networkInterfaces()).map(
-      ([name, addresses]) =>
-        [name, (addresses ?? []).map((entry) => ({ address: entry.address }))] as [string, unknown],
-    );
-    return interfaceForAddress(system, localAddress);
+    const kernel = {
+      match: () =>
+        Object.entries(networkInterfaces()).map(
+          ([name, addresses]) =>
+            [["interface", name, "addresses"], addresses ?? []] as [PropertyPath, unknown],
+        ),
+    };
+    return interfaceForAddress(kernel, localAddress);
   }
 
   /**

@@ -1,11 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  buildJoinPayload,
-  canonicalAddress,
-  DEVICE_API_VERSION,
-  interfaceForAddress,
-} from "../src/join.js";
+import { buildJoinPayload, DEVICE_API_VERSION } from "../src/join.js";
 
 describe("device join payload (reference §3.1)", () => {
   const base = {
@@ -70,33 +65,5 @@ describe("device join payload (reference §3.1)", () => {
         expect(JSON.parse(JSON.stringify(payload))).toEqual(payload);
       }),
     );
-  });
-});
-
-describe("network interface of the socket", () => {
-  const interfaces: Array<[string, unknown]> = [
-    ["lo", [{ family: "inet", address: "127.0.0.1", prefix_length: 8 }]],
-    [
-      "eth0",
-      [
-        { family: "inet", address: "192.0.2.10", prefix_length: 24 },
-        { family: "inet6", address: "fe80::1", scope: "link" },
-      ],
-    ],
-    ["wlan0", "garbage"],
-  ];
-
-  it("finds the interface that holds the local address", () => {
-    expect(interfaceForAddress(interfaces, "192.0.2.10")).toBe("eth0");
-    expect(interfaceForAddress(interfaces, "::ffff:192.0.2.10")).toBe("eth0");
-    expect(interfaceForAddress(interfaces, "FE80::1%eth0")).toBe("eth0");
-    expect(interfaceForAddress(interfaces, "127.0.0.1")).toBe("lo");
-    expect(interfaceForAddress(interfaces, "203.0.113.1")).toBeUndefined();
-    expect(interfaceForAddress(interfaces, undefined)).toBeUndefined();
-  });
-
-  it("canonicalizes addresses", () => {
-    expect(canonicalAddress("::FFFF:10.0.0.1")).toBe("10.0.0.1");
-    expect(canonicalAddress("fe80::1%wlan0")).toBe("fe80::1");
   });
 });
