@@ -23,18 +23,22 @@ export type JsonValue =
 
 export type JsonObject = { readonly [key: string]: JsonValue };
 
-/** The shape every configuration has: a technology `type` and technology-specific fields. */
-export interface NetworkConfig {
+/** What every configuration has: the `type` of the technology that understands it. */
+export interface TypedConfig {
   readonly type: string;
+}
+
+/** A configuration as input: a technology `type` and any technology-specific fields. */
+export interface NetworkConfig extends TypedConfig {
   readonly [field: string]: unknown;
 }
 
 /** The `null` technology: the interface is left alone. What `deconfigure()` applies. */
-export interface NullConfig {
+export type NullConfig = {
   readonly type: "null";
   /** Why the interface has no configuration, shown by `info()`. */
   readonly reason?: string;
-}
+};
 
 /**
  * Known configuration types by `type` string. Technologies extend this interface (declaration

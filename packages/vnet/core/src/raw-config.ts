@@ -1,5 +1,5 @@
 import { DeviceError } from "@runtime/errors";
-import type { JsonObject, JsonValue, NetworkConfig } from "./config.js";
+import type { JsonObject, JsonValue, TypedConfig } from "./config.js";
 
 /**
  * A file written right before the up commands and deleted after tear-down. `mode` defaults to
@@ -122,7 +122,7 @@ export interface RawConfig {
   /** The technology type that produced the recipe. */
   readonly type: string;
   /** The normalized configuration (what is published, persisted and compared). */
-  readonly sourceConfig: NetworkConfig;
+  readonly sourceConfig: TypedConfig;
   /** Interfaces that must be present before bring-up. Usually `[ifname]`; `[]` for `null`. */
   readonly requiredIfnames: readonly string[];
   /** Wait before retrying after a failed bring-up or while required interfaces are missing. */
@@ -144,10 +144,7 @@ export interface RawConfig {
 
 /** The parts of a recipe that helpers contribute and {@link mergeRawConfig} appends. */
 export type RawConfigParts = Partial<
-  Pick<
-    RawConfig,
-    "files" | "cleanupFiles" | "upCommands" | "downCommands" | "daemons" | "services"
-  >
+  Pick<RawConfig, "files" | "cleanupFiles" | "upCommands" | "downCommands" | "daemons" | "services">
 >;
 
 export const DEFAULT_RETRY_MILLIS = 30_000;
@@ -158,9 +155,9 @@ export const DEFAULT_DOWN_COMMAND_MILLIS = 5_000;
  * A recipe with VintageNet's defaults (`requiredIfnames: [ifname]`, 30 s retry, 5 s command time
  * limits, nothing to do) and `fields` on top.
  */
-export function rawConfig(
+export function rawConfig<C extends TypedConfig>(
   ifname: string,
-  sourceConfig: NetworkConfig,
+  sourceConfig: C,
   fields: Partial<Omit<RawConfig, "ifname" | "sourceConfig">> = {},
 ): RawConfig {
   return {
@@ -260,11 +257,7 @@ export function checkRawConfig(raw: RawConfig): void {
     fail("sourceConfig", "is not a config");
   }
   if (!isStringArray(raw.requiredIfnames)) fail("requiredIfnames", "is not a string array");
-  for (const field of [
-    "retryMillis",
-    "upCommandMillis",
-    "downCommandMillis",
-  ] as const) {
+  for (const field of ["retryMillis", "upCommandMillis", "downCommandMillis"] as const) {
     if (!isDuration(raw[field])) fail(field, "is not a duration in milliseconds");
   }
   if (!Array.isArray(raw.files)) fail("files", "is not an array");
@@ -291,7 +284,8 @@ export function checkRawConfig(raw: RawConfig): void {
   if (!Array.isArray(raw.daemons)) fail("daemons", "is not an array");
   else
     raw.daemons.forEach((daemon, index) => {
-      if (typeof daemon?.id !== "string" || daemon.id === "") fail(`daemons[${index}].id`, "is empty");
+      if (typeof daemon?.id !== "string" || daemon.id === "")
+        fail(`daemons[${index}].id`, "is empty");
       else if (ids.has(daemon.id)) fail(`daemons[${index}].id`, `repeats "${daemon.id}"`);
       else ids.add(daemon.id);
       if (!isStringArray(daemon?.argv, true)) fail(`daemons[${index}].argv`, "is not an argv");

@@ -1,7 +1,7 @@
 import type { CommandRunner } from "@runtime/command";
 import type { PropertyTable } from "@runtime/property-table";
 import type { Clock } from "./clock.js";
-import type { ConnectionStatus, JsonObject, NetworkConfig } from "./config.js";
+import type { ConnectionStatus, JsonObject, NetworkConfig, TypedConfig } from "./config.js";
 import type { ConnectivityTiming } from "./connectivity/check-logic.js";
 import type { InternetHost, ProbeFunction } from "./connectivity/probe.js";
 import type { Logger } from "./log.js";
@@ -158,7 +158,7 @@ export interface SystemCheckContext {
  * needs done at run time is described in the returned {@link RawConfig} and executed by the
  * engine's generic per-interface state machine.
  */
-export interface Technology<C extends NetworkConfig = NetworkConfig> {
+export interface Technology<C extends TypedConfig = TypedConfig> {
   /** The `type` string configs use, e.g. `"ethernet"`. */
   readonly type: string;
   /**
@@ -186,4 +186,3 @@ export interface Technology<C extends NetworkConfig = NetworkConfig> {
   /** Handlers for the named steps this technology's recipes use, by step name. */
   readonly steps?: Readonly<Record<string, StepHandler>>;
 }
-

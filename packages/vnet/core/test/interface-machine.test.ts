@@ -83,7 +83,11 @@ describe("interface state machine", () => {
     step = run(step.state, { type: "jobDone", job: upJob, ok: true });
     expect(step.state.phase).toBe("configured");
     expect(types(step.effects)).toEqual(["clearTimer", "publish", "startChildren"]);
-    expect(step.effects).toContainEqual({ type: "startChildren", children: upJob, config: recipeA });
+    expect(step.effects).toContainEqual({
+      type: "startChildren",
+      children: upJob,
+      config: recipeA,
+    });
     expect(step.state.children).toBe(upJob);
   });
 
@@ -118,9 +122,9 @@ describe("interface state machine", () => {
     step = run(step.state, { type: "childrenStopped", job: teardown });
     step = run(step.state, { type: "jobDone", job: teardown, ok: true });
     expect(step.effects).toContainEqual({ type: "bringUp", job: step.state.job, config: recipeC });
-    expect(step.effects.some((effect) => effect.type === "bringUp" && effect.config === recipeB)).toBe(
-      false,
-    );
+    expect(
+      step.effects.some((effect) => effect.type === "bringUp" && effect.config === recipeB),
+    ).toBe(false);
   });
 
   it("tears down a failed bring-up, then retries after retryMillis", () => {
@@ -137,7 +141,11 @@ describe("interface state machine", () => {
       stopChildren: false,
     });
     expect(step.effects).toContainEqual(
-      expect.objectContaining({ type: "log", level: "warn", message: expect.stringContaining("ip: exit 1") }),
+      expect.objectContaining({
+        type: "log",
+        level: "warn",
+        message: expect.stringContaining("ip: exit 1"),
+      }),
     );
     step = run(step.state, { type: "childrenStopped", job: step.state.job });
     step = run(step.state, { type: "jobDone", job: step.state.job, ok: true });
@@ -199,7 +207,9 @@ describe("interface state machine", () => {
   it("hotplug: a required interface that disappears is torn down and brought up when it returns", () => {
     let step = run(configured(recipeA), { type: "presence", ifname: "eth0", present: false });
     expect(step.state.phase).toBe("reconfiguring");
-    expect(step.effects).toContainEqual(expect.objectContaining({ type: "tearDown", stopChildren: true }));
+    expect(step.effects).toContainEqual(
+      expect.objectContaining({ type: "tearDown", stopChildren: true }),
+    );
     step = run(step.state, { type: "childrenStopped", job: step.state.job });
     step = run(step.state, { type: "jobDone", job: step.state.job, ok: true });
     expect(step.state.phase).toBe("retrying");
@@ -246,7 +256,9 @@ describe("interface state machine", () => {
     step = run(step.state, { type: "jobDone", job: step.state.job, ok: true });
     expect(step.state.phase).toBe("configured");
     // eth0 no longer matters; wlan0 does.
-    expect(run(step.state, { type: "presence", ifname: "eth0", present: true }).effects).toEqual([]);
+    expect(run(step.state, { type: "presence", ifname: "eth0", present: true }).effects).toEqual(
+      [],
+    );
     step = run(step.state, { type: "presence", ifname: "wlan0", present: false });
     expect(step.state.phase).toBe("reconfiguring");
   });
@@ -265,9 +277,17 @@ describe("interface state machine", () => {
 
   it("a daemon or service that gives up makes the machine tear down and retry", () => {
     const state = configured(recipeA);
-    expect(reduce(state, { type: "childFailed", children: 999, reason: "old" }).effects).toEqual([]);
-    let step = run(state, { type: "childFailed", children: state.children, reason: "udhcpc gave up" });
-    expect(step.effects).toContainEqual(expect.objectContaining({ type: "tearDown", stopChildren: true }));
+    expect(reduce(state, { type: "childFailed", children: 999, reason: "old" }).effects).toEqual(
+      [],
+    );
+    let step = run(state, {
+      type: "childFailed",
+      children: state.children,
+      reason: "udhcpc gave up",
+    });
+    expect(step.effects).toContainEqual(
+      expect.objectContaining({ type: "tearDown", stopChildren: true }),
+    );
     step = run(step.state, { type: "childrenStopped", job: step.state.job });
     step = run(step.state, { type: "jobDone", job: step.state.job, ok: true });
     expect(step.state.phase).toBe("retrying");
@@ -288,7 +308,9 @@ describe("interface state machine", () => {
 
   it("stop tears down whatever runs and ends in stopped, ignoring everything after", () => {
     let step = run(configured(recipeA), { type: "stop" });
-    expect(step.effects).toContainEqual(expect.objectContaining({ type: "tearDown", stopChildren: true }));
+    expect(step.effects).toContainEqual(
+      expect.objectContaining({ type: "tearDown", stopChildren: true }),
+    );
     step = run(step.state, { type: "configure", config: recipeB });
     step = run(step.state, { type: "childrenStopped", job: step.state.job });
     step = run(step.state, { type: "jobDone", job: step.state.job, ok: true });
@@ -305,7 +327,9 @@ describe("interface state machine", () => {
     step = run(step.state, { type: "stop" }, { type: "configure", config: recipeB });
     expect(step.effects).toContainEqual({ type: "abortJob", job: upJob });
     step = run(step.state, { type: "jobDone", job: upJob, ok: false });
-    expect(step.effects).toContainEqual(expect.objectContaining({ type: "tearDown", config: recipeA }));
+    expect(step.effects).toContainEqual(
+      expect.objectContaining({ type: "tearDown", config: recipeA }),
+    );
     step = run(step.state, { type: "childrenStopped", job: step.state.job });
     step = run(step.state, { type: "jobDone", job: step.state.job, ok: true });
     expect(step.state.phase).toBe("stopped");
@@ -345,7 +369,9 @@ describe("interface state machine", () => {
     /** A model executor: tracks the one running job and the armed timers. */
     class Model {
       state = start([]);
-      runningJob: { id: number; kind: "bringUp" | "tearDown"; childrenStopped: boolean } | undefined;
+      runningJob:
+        | { id: number; kind: "bringUp" | "tearDown"; childrenStopped: boolean }
+        | undefined;
       timers = new Set<number>();
       lastPublished: string | undefined = "configured";
       lastConfigured: RawConfig = nullRecipe;
@@ -381,26 +407,36 @@ describe("interface state machine", () => {
         switch (step.kind) {
           case "configure":
             this.lastConfigured = recipes[step.index]!;
-            return this.deliver({ type: "configure", config: this.lastConfigured });
+            this.deliver({ type: "configure", config: this.lastConfigured });
+            return;
           case "presence":
-            return this.deliver({ type: "presence", ifname: step.ifname, present: step.present });
+            this.deliver({ type: "presence", ifname: step.ifname, present: step.present });
+            return;
           case "finishJob": {
             const job = this.runningJob;
             if (!job) return;
             if (job.kind === "tearDown" && !job.childrenStopped) this.childrenStopped();
             this.runningJob = undefined;
-            return this.deliver({ type: "jobDone", job: job.id, ok: step.ok });
+            this.deliver({ type: "jobDone", job: job.id, ok: step.ok });
+            return;
           }
           case "childrenStopped":
-            return this.childrenStopped();
+            this.childrenStopped();
+            return;
           case "fireTimer": {
             const [timer] = this.timers;
             if (timer === undefined) return;
             this.timers.delete(timer);
-            return this.deliver({ type: "timeout", timer });
+            this.deliver({ type: "timeout", timer });
+            return;
           }
           case "childFailed":
-            return this.deliver({ type: "childFailed", children: this.state.children, reason: "x" });
+            this.deliver({
+              type: "childFailed",
+              children: this.state.children,
+              reason: "x",
+            });
+            return;
         }
       }
 

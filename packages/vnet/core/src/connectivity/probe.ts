@@ -75,10 +75,7 @@ export const tcpProbe: ProbeFunction = (request) =>
   });
 
 /** Resolves a host entry to addresses of `family` (an IP address resolves to itself). */
-export async function resolveHost(
-  host: InternetHost,
-  family: "inet" | "inet6",
-): Promise<string[]> {
+export async function resolveHost(host: InternetHost, family: "inet" | "inet6"): Promise<string[]> {
   const literal = parseAddress(host.host);
   if (literal) return literal.family === family ? [literal.address] : [];
   try {

@@ -125,7 +125,10 @@ function maskBytes(family: AddressFamily, prefixLength: number): number[] {
 }
 
 /** Whether `prefixLength` is a valid prefix length for the family. */
-export function isPrefixLength(family: AddressFamily, prefixLength: unknown): prefixLength is number {
+export function isPrefixLength(
+  family: AddressFamily,
+  prefixLength: unknown,
+): prefixLength is number {
   return (
     typeof prefixLength === "number" &&
     Number.isInteger(prefixLength) &&
@@ -173,7 +176,11 @@ function combine(
 }
 
 /** The network address: `192.168.1.50/24` → `192.168.1.0`. */
-export function subnetAddress(family: AddressFamily, address: string, prefixLength: number): string {
+export function subnetAddress(
+  family: AddressFamily,
+  address: string,
+  prefixLength: number,
+): string {
   return combine(family, address, prefixLength, "zero");
 }
 

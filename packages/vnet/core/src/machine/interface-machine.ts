@@ -54,7 +54,12 @@ export interface MachineState {
 export type MachineEvent =
   | { readonly type: "configure"; readonly config: RawConfig }
   | { readonly type: "presence"; readonly ifname: string; readonly present: boolean }
-  | { readonly type: "jobDone"; readonly job: number; readonly ok: boolean; readonly reason?: string }
+  | {
+      readonly type: "jobDone";
+      readonly job: number;
+      readonly ok: boolean;
+      readonly reason?: string;
+    }
   | { readonly type: "childrenStopped"; readonly job: number }
   | { readonly type: "timeout"; readonly timer: number }
   | { readonly type: "childFailed"; readonly children: number; readonly reason: string }

@@ -4,9 +4,7 @@ import { type RawConfig, rawConfig } from "../raw-config.js";
 import type { Technology } from "../technology.js";
 
 /** The normalized `null` config: `reason` is always present. */
-export interface NormalizedNullConfig extends NullConfig {
-  readonly reason: string;
-}
+export type NormalizedNullConfig = NullConfig & { readonly reason: string };
 
 /** The `null` technology: nothing to do, no required interfaces, so it "configures" at once. */
 export const nullTechnology: Technology<NormalizedNullConfig> = {
@@ -23,7 +21,11 @@ export const nullTechnology: Technology<NormalizedNullConfig> = {
       );
     }
     if (config.reason !== undefined && typeof config.reason !== "string") {
-      throw new ValidationError({ path: "reason", value: config.reason, reason: "must be a string" });
+      throw new ValidationError({
+        path: "reason",
+        value: config.reason,
+        reason: "must be a string",
+      });
     }
     return { type: "null", reason: config.reason ?? "" };
   },

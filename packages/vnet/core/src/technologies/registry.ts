@@ -38,7 +38,10 @@ export class TechnologyRegistry {
       if (typeof technology?.type !== "string" || technology.type === "") {
         throw new TypeError("every technology needs a non-empty type string");
       }
-      if (typeof technology.normalize !== "function" || typeof technology.toRawConfig !== "function") {
+      if (
+        typeof technology.normalize !== "function" ||
+        typeof technology.toRawConfig !== "function"
+      ) {
         throw new TypeError(`technology "${technology.type}" needs normalize and toRawConfig`);
       }
       if (this.byType.has(technology.type)) {
@@ -94,7 +97,7 @@ export class TechnologyRegistry {
     }
     let normalized: NetworkConfig;
     try {
-      normalized = technology.normalize(config);
+      normalized = technology.normalize(config) as NetworkConfig;
     } catch (error) {
       if (error instanceof ValidationError) throw error;
       throw new ValidationError({
@@ -113,11 +116,7 @@ export class TechnologyRegistry {
   }
 
   /** Builds and checks the recipe for a normalized config. */
-  toRawConfig(
-    ifname: string,
-    normalized: Normalized,
-    context: TechnologyContext,
-  ): RawConfig {
+  toRawConfig(ifname: string, normalized: Normalized, context: TechnologyContext): RawConfig {
     let raw: RawConfig;
     try {
       raw = normalized.technology.toRawConfig(ifname, normalized.config, context);
