@@ -47,7 +47,9 @@ async function refreshAll(): Promise<void> {
 // Subscribe first, then read: no change can slip in between.
 table.subscribe(["interface"], show);
 await refreshAll();
-console.log(`watching ${table.match(["interface", ANY, "present"]).length} interfaces; Ctrl-C to stop`);
+console.log(
+  `watching ${table.match(["interface", ANY, "present"]).length} interfaces; Ctrl-C to stop`,
+);
 
 // `ip monitor link` prints one block per kernel link event; any line is our cue to look again.
 const monitor = runner.start(["ip", "monitor", "link"]);
