@@ -31,11 +31,21 @@ function workspacePackages(): WorkspacePackage[] {
 }
 
 const packages = workspacePackages();
-const alias = Object.fromEntries(
-  packages
-    .filter((pkg) => existsSync(join(pkg.dir, "src/index.ts")))
-    .map((pkg) => [pkg.name, resolve(pkg.dir, "src/index.ts")]),
-);
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+// Exact matches, so `@runtime/command/testing` is not read as `<src/index.ts>/testing`: the root
+// name maps to src/index.ts and a subpath export `./x` to src/x.ts.
+const alias = packages
+  .filter((pkg) => existsSync(join(pkg.dir, "src/index.ts")))
+  .flatMap((pkg) => [
+    {
+      find: new RegExp(`^${escapeRegExp(pkg.name)}$`),
+      replacement: resolve(pkg.dir, "src/index.ts"),
+    },
+    {
+      find: new RegExp(`^${escapeRegExp(pkg.name)}/([\\w-]+)$`),
+      replacement: resolve(pkg.dir, "src/$1.ts"),
+    },
+  ]);
 
 export default defineConfig({
   resolve: { alias },

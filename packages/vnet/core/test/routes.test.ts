@@ -1,0 +1,176 @@
+import { RecordingCommandRunner } from "@runtime/command/testing";
+import { PropertyTable } from "@runtime/property-table";
+import { describe, expect, it } from "vitest";
+import { silentLogger } from "../src/log.js";
+import {
+  availableInterfaces,
+  DefaultRouteOwner,
+  desiredDefaultRoutes,
+} from "../src/routes/default-route-owner.js";
+import { defaultRouteMetric, interfaceKind, interfaceWeight } from "../src/routes/metric.js";
+import { bestConnection, type RouteOwner, Routing } from "../src/routes/routing.js";
+import type { InterfaceRouting } from "../src/technology.js";
+
+describe("default metric (VintageNet's DefaultMetric)", () => {
+  it("guesses kinds and weights from names", () => {
+    expect(
+      ["eth0", "enp6s0", "wlan1", "wlp2s0", "ra0", "ppp0", "wwan0", "lo", "tap3", "usb0"].map(
+        interfaceKind,
+      ),
+    ).toEqual([
+      "ethernet",
+      "ethernet",
+      "wifi",
+      "wifi",
+      "wifi",
+      "mobile",
+      "mobile",
+      "local",
+      "local",
+      "unknown",
+    ]);
+    expect(["eth0", "eth1", "wlan0", "enp6s0", "foo"].map(interfaceWeight)).toEqual([
+      0, 1, 0, 0, 0,
+    ]);
+  });
+
+  it("orders internet before lan, wired before WiFi before cellular before others", () => {
+    expect(defaultRouteMetric("eth0", "internet")).toBe(10);
+    expect(defaultRouteMetric("wlan0", "internet")).toBe(20);
+    expect(defaultRouteMetric("ppp0", "internet")).toBe(30);
+    expect(defaultRouteMetric("usb0", "internet")).toBe(40);
+    expect(defaultRouteMetric("eth1", "lan")).toBe(51);
+    expect(defaultRouteMetric("wlan0", "lan")).toBe(60);
+    expect(defaultRouteMetric("eth0", "disconnected")).toBeUndefined();
+  });
+});
+
+const routing = (fields: Partial<InterfaceRouting>): InterfaceRouting => ({
+  subnets: [{ address: "10.0.0.2", prefix_length: 24 }],
+  gateway: "10.0.0.1",
+  connection: "internet",
+  ...fields,
+});
+
+describe("desiredDefaultRoutes and availableInterfaces", () => {
+  it("one route per connected interface with a gateway; unique metrics", () => {
+    const facts = new Map([
+      ["eth0", routing({})],
+      [
+        "enp6s0",
+        routing({
+          gateway: "192.168.1.1",
+          subnets: [{ address: "192.168.1.5", prefix_length: 24 }],
+        }),
+      ],
+      ["wlan0", routing({ connection: "lan" })],
+      ["usb0", routing({ gateway: null, connection: "lan" })],
+      ["eth2", routing({ connection: "disconnected" })],
+    ]);
+    expect([...desiredDefaultRoutes(facts, defaultRouteMetric)]).toEqual([
+      ["enp6s0", { gateway: "192.168.1.1", family: "inet", metric: 10 }],
+      ["eth0", { gateway: "10.0.0.1", family: "inet", metric: 11 }],
+      ["wlan0", { gateway: "10.0.0.1", family: "inet", metric: 60 }],
+    ]);
+    expect(availableInterfaces(facts, defaultRouteMetric)).toEqual([
+      "enp6s0",
+      "eth0",
+      "wlan0",
+      "usb0",
+    ]);
+  });
+
+  it("bestConnection", () => {
+    expect(bestConnection([])).toBe("disconnected");
+    expect(bestConnection(["lan", "disconnected"])).toBe("lan");
+    expect(bestConnection(["lan", "internet"])).toBe("internet");
+  });
+});
+
+describe("Routing with the default route owner", () => {
+  async function setup() {
+    const table = new PropertyTable();
+    const runner = new RecordingCommandRunner().respond(
+      ["ip", "-4", "route", "del", "default", "dev"],
+      { exitCode: 2 },
+    );
+    const owner = new DefaultRouteOwner();
+    owner.start({ table, runner, logger: silentLogger });
+    const state = new Routing(table, owner, silentLogger);
+    return { table, runner, state };
+  }
+
+  it("publishes connections, installs and moves the default route as status changes", async () => {
+    const { table, runner, state } = await setup();
+    state.track("eth0");
+    expect(table.get(["interface", "eth0", "connection"])).toBe("disconnected");
+    expect(table.get(["connection"])).toBe("disconnected");
+    state.setRoute("eth0", [{ address: "10.0.0.2", prefix_length: 24 }], "10.0.0.1");
+    state.setConnection("eth0", "lan", "test");
+    await state.settled();
+    expect(runner.commandLines()).toEqual([
+      "ip -4 route del default dev eth0",
+      "ip -4 route replace default via 10.0.0.1 dev eth0 metric 50",
+    ]);
+    expect(table.get(["available_interfaces"])).toEqual(["eth0"]);
+    state.setConnection("eth0", "internet", "probe answered");
+    await state.settled();
+    expect(runner.commandLines().slice(2)).toEqual([
+      "ip -4 route del default via 10.0.0.1 dev eth0 metric 50",
+      "ip -4 route replace default via 10.0.0.1 dev eth0 metric 10",
+    ]);
+    expect(table.get(["connection"])).toBe("internet");
+    state.clearRoute("eth0");
+    await state.settled();
+    expect(runner.commandLines().at(-1)).toBe(
+      "ip -4 route del default via 10.0.0.1 dev eth0 metric 10",
+    );
+    expect(table.get(["interface", "eth0", "connection"])).toBe("disconnected");
+    expect(table.get(["available_interfaces"])).toEqual([]);
+  });
+
+  it("a DHCP renewal with the same subnets and gateway changes nothing (no bounce)", async () => {
+    const { runner, state } = await setup();
+    state.track("eth0");
+    state.setRoute("eth0", [{ address: "10.0.0.2", prefix_length: 24 }], "10.0.0.1");
+    state.setConnection("eth0", "internet", "ok");
+    await state.settled();
+    const before = runner.calls.length;
+    let notified = 0;
+    state.onChange("eth0", () => notified++);
+    state.setRoute("eth0", [{ address: "10.0.0.2", prefix_length: 24 }], "10.0.0.1");
+    state.setConnection("eth0", "internet", "still ok");
+    await state.settled();
+    expect(runner.calls.length).toBe(before);
+    expect(notified).toBe(0);
+  });
+
+  it("hands the owner every change in order, one call at a time, newest state per interface", async () => {
+    const table = new PropertyTable();
+    const seen: Array<[string, string | undefined]> = [];
+    let active = 0;
+    const owner: RouteOwner = {
+      name: "recording",
+      async update(ifname, facts) {
+        active++;
+        expect(active).toBe(1);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        seen.push([ifname, facts?.connection]);
+        active--;
+      },
+    };
+    const state = new Routing(table, owner, silentLogger);
+    state.track("eth0");
+    state.setConnection("eth0", "lan", "a");
+    state.setConnection("eth0", "internet", "b");
+    state.track("wlan0");
+    state.forget("eth0");
+    await state.settled();
+    expect(seen).toEqual([
+      ["eth0", "disconnected"],
+      ["eth0", undefined],
+      ["wlan0", "disconnected"],
+    ]);
+    expect(table.has(["interface", "eth0", "connection"])).toBe(false);
+  });
+});
