@@ -27,7 +27,9 @@ describe("notify script framing", () => {
   });
 
   it("decodes any split of any sequence of records (property)", () => {
-    const value = fc.string({ unit: "binary" }).filter((text) => !text.includes("\x1f"));
+    const value = fc
+      .string({ unit: "binary", maxLength: 40 })
+      .filter((text) => !text.includes("\x1f"));
     const arbitraryRecord = fc.record({
       source: fc.constantFrom("udhcpc", "udhcpd"),
       args: fc.array(value, { maxLength: 3 }),
@@ -57,9 +59,9 @@ describe("notify script framing", () => {
           expect(decoded).toEqual(records);
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
-  });
+  }, 30_000);
 
   it("skips a malformed frame and keeps decoding what follows", () => {
     const decoder = new RecordDecoder();

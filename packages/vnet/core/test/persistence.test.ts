@@ -178,11 +178,27 @@ describe("flatFilePersistence", () => {
         await persistence.save("eth0", { type: "ethernet", generation, padding: "x".repeat(20000) });
       }
     `;
-    const tsx = join(new URL("../../../../node_modules/.bin/tsx", import.meta.url).pathname);
+    // Node itself with tsx as a loader (not the tsx CLI, which would run the writer in a
+    // grandchild that SIGKILL does not reach).
+    const tsxLoader = new URL("../../../../node_modules/tsx/dist/esm/index.mjs", import.meta.url)
+      .href;
     let newest = 0;
     for (let round = 0; round < 5; round++) {
-      const child = spawn(tsx, ["--input-type=module", "-e", source], { stdio: "ignore" });
-      await new Promise((resolve) => setTimeout(resolve, 400 + round * 97));
+      const child = spawn(
+        process.execPath,
+        ["--import", tsxLoader, "--input-type=module", "-e", source],
+        {
+          stdio: "ignore",
+        },
+      );
+      // Kill only once the writer is saving: wait (with a deadline) for a newer generation.
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const generation = (await persistence.load("eth0")).generation as number;
+        if (generation > newest || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await new Promise((resolve) => setTimeout(resolve, round * 7));
       child.kill("SIGKILL");
       await new Promise((resolve) => child.once("exit", resolve));
       const loaded = await persistence.load("eth0");
@@ -192,5 +208,5 @@ describe("flatFilePersistence", () => {
     }
     // The writers really ran: later generations were saved between the kills.
     expect(newest).toBeGreaterThan(0);
-  }, 30_000);
+  }, 120_000);
 });
