@@ -59,6 +59,8 @@ export interface RoutingControl {
   /** Sets the interface's connection status; `reason` goes to the debug log. */
   setConnection(ifname: string, status: ConnectionStatus, reason: string): void;
   get(ifname: string): InterfaceRouting | undefined;
+  /** Resolves once the route owner has applied every change made so far (routes are in place). */
+  settled(): Promise<void>;
   /** Called after every change of `ifname`'s routing facts. Returns the unsubscribe function. */
   onChange(ifname: string, listener: (routing: InterfaceRouting | undefined) => void): () => void;
 }

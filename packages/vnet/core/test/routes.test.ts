@@ -174,3 +174,30 @@ describe("Routing with the default route owner", () => {
     expect(table.has(["interface", "eth0", "connection"])).toBe(false);
   });
 });
+
+describe("Routing re-entrancy", () => {
+  it("a listener that changes facts from inside a notification never reaches the owner out of order", async () => {
+    const table = new PropertyTable();
+    const seen: Array<string | undefined> = [];
+    const owner: RouteOwner = {
+      name: "recording",
+      update: (_ifname, facts) => {
+        seen.push(facts ? `${facts.connection}/${facts.subnets.length}` : undefined);
+      },
+    };
+    const state = new Routing(table, owner, silentLogger);
+    state.track("eth0");
+    await state.settled();
+    // Like a checker: an address appears, so it reports lan right away, inside the notification.
+    state.onChange("eth0", (facts) => {
+      if (facts && facts.subnets.length > 0 && facts.connection === "disconnected") {
+        state.setConnection("eth0", "lan", "address");
+      }
+    });
+    state.setRoute("eth0", [{ address: "10.0.0.2", prefix_length: 24 }], "10.0.0.1");
+    await state.settled();
+    expect(seen.at(-1)).toBe("lan/1");
+    expect(state.get("eth0")?.connection).toBe("lan");
+    expect(table.get(["interface", "eth0", "connection"])).toBe("lan");
+  });
+});

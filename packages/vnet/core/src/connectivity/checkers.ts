@@ -199,6 +199,8 @@ class InternetChecker implements Service {
   /** Sends `count` probes to different hosts in parallel; any answer is a success. */
   private async probe(count: number): Promise<{ succeeded: boolean; reason: string }> {
     const { context } = this;
+    // A probe sent before the route owner has installed the routes would fail for nothing.
+    await context.routing.settled();
     const source = sourceAddress(context);
     if (!source) return { succeeded: false, reason: "no source address" };
     if (this.pingList.length === 0 || this.pingListFamily !== source.family) {

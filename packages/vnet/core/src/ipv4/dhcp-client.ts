@@ -5,6 +5,7 @@ import { netmaskToPrefix } from "../ip/address.js";
 import { errorMessage } from "../log.js";
 import type { EventChannel } from "../notify/event-channel.js";
 import type { EventRecord } from "../notify/script.js";
+import { logOutput } from "../supervision.js";
 import type { Service, ServiceContext, ServiceFactory } from "../technology.js";
 import { type DhcpOptions, parseDhcpOptions } from "./dhcp-options.js";
 
@@ -120,9 +121,7 @@ class DhcpClient implements Service {
         env: { VNET_EVENT_FIFO: this.channel!.path, VNET_EVENT_SOURCE: "udhcpc" },
         restart: { initialDelayMs: 1_000, maxDelayMs: 30_000 },
       });
-      this.daemon.on("start", (process) => {
-        process.on("line", (line) => context.logger.debug(`udhcpc(${context.ifname}): ${line}`));
-      });
+      logOutput(this.daemon, `udhcpc(${context.ifname})`, (line) => context.logger.debug(line));
     } else if (!up && this.daemon) {
       await this.stopDaemon();
       // The lease is no longer maintained: no route or name servers through a dead link.

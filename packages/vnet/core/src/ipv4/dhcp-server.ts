@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { type SupervisedProcess, supervise } from "@runtime/command";
 import { errorMessage } from "../log.js";
+import { logOutput } from "../supervision.js";
 import type { ServiceFactory } from "../technology.js";
 import { parseUdhcpdLeases } from "./dhcpd-config.js";
 
@@ -45,9 +46,7 @@ export const dhcpServerService: ServiceFactory = async (context, options) => {
       restart: { initialDelayMs: 1_000, maxDelayMs: 30_000 },
     },
   );
-  daemon.on("start", (process) => {
-    process.on("line", (line) => context.logger.debug(`udhcpd(${context.ifname}): ${line}`));
-  });
+  logOutput(daemon, `udhcpd(${context.ifname})`, (line) => context.logger.debug(line));
   return {
     async stop() {
       await daemon.stop();

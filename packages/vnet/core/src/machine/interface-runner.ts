@@ -17,6 +17,7 @@ import {
   serviceId,
 } from "../raw-config.js";
 import type { Routing } from "../routes/routing.js";
+import { logOutput } from "../supervision.js";
 import type {
   ConnectivityContext,
   NameServerControl,
@@ -474,6 +475,7 @@ export class InterfaceRunner {
         if (!signal.aborted) deps.routing.setConnection(ifname, status, reason);
       },
       get: (ifname) => deps.routing.get(ifname),
+      settled: () => deps.routing.settled(),
       onChange: (ifname, listener) => deps.routing.onChange(ifname, listener),
     };
     const nameServers: NameServerControl = {

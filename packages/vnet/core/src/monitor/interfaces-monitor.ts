@@ -4,6 +4,7 @@ import { type CommandRunner, type SupervisedProcess, supervise } from "@runtime/
 import type { PropertyPath, PropertyTable } from "@runtime/property-table";
 import type { Clock } from "../clock.js";
 import { errorMessage, type Logger } from "../log.js";
+import { onEveryStart } from "../supervision.js";
 import {
   hwPathFromSysfsLink,
   type LinkSnapshot,
@@ -45,7 +46,7 @@ export class InterfacesMonitor {
     this.monitor = supervise(this.options.runner, ["ip", "monitor", "link", "address"], {
       restart: { initialDelayMs: 500, maxDelayMs: 10_000 },
     });
-    this.monitor.on("start", (process) => {
+    onEveryStart(this.monitor, (process) => {
       process.on("line", () => this.requestRefresh());
       // The monitor subscribes asynchronously after it starts; read again once it surely has.
       if (this.settleTimer !== undefined) this.options.clock.clearTimeout(this.settleTimer);

@@ -53,7 +53,8 @@ export class Routing implements RoutingControl {
     string,
     Set<(routing: InterfaceRouting | undefined) => void>
   >();
-  private readonly pendingOwnerUpdates = new Map<string, InterfaceRouting | undefined>();
+  /** Interfaces whose newest facts the owner has not seen yet. */
+  private readonly pendingOwnerUpdates = new Set<string>();
   private draining: Promise<void> | undefined;
 
   constructor(
@@ -71,10 +72,10 @@ export class Routing implements RoutingControl {
   /** Stops tracking an interface: its `connection` property goes, the owner forgets it. */
   forget(ifname: string): void {
     if (!this.interfaces.delete(ifname)) return;
+    this.queueOwnerUpdate(ifname);
     this.table.delete(["interface", ifname, "connection"]);
     this.publishGlobal();
-    this.notify(ifname, undefined);
-    this.queueOwnerUpdate(ifname, undefined);
+    this.notify(ifname);
   }
 
   get(ifname: string): InterfaceRouting | undefined {
@@ -143,13 +144,17 @@ export class Routing implements RoutingControl {
     while (this.draining) await this.draining;
   }
 
+  /**
+   * Listeners may change routing facts from inside `notify` (a checker seeing an address
+   * reports `lan` at once), so everything here reads the newest facts, never a captured copy.
+   */
   private change(ifname: string, routing: InterfaceRouting, why: string): void {
     this.interfaces.set(ifname, routing);
     this.logger.debug(`${ifname}: ${why}`);
+    this.queueOwnerUpdate(ifname);
     this.table.put(["interface", ifname, "connection"], routing.connection);
     this.publishGlobal();
-    this.notify(ifname, routing);
-    this.queueOwnerUpdate(ifname, routing);
+    this.notify(ifname);
   }
 
   private publishGlobal(): void {
@@ -159,32 +164,33 @@ export class Routing implements RoutingControl {
     );
   }
 
-  private notify(ifname: string, routing: InterfaceRouting | undefined): void {
+  private notify(ifname: string): void {
     for (const listener of this.listeners.get(ifname) ?? []) {
       try {
-        listener(routing);
+        listener(this.interfaces.get(ifname));
       } catch (error) {
         this.logger.error(`${ifname}: routing listener failed: ${errorMessage(error)}`);
       }
     }
   }
 
-  /** One owner call at a time; several changes of one interface while busy collapse into one. */
-  private queueOwnerUpdate(ifname: string, routing: InterfaceRouting | undefined): void {
-    this.pendingOwnerUpdates.set(ifname, routing);
+  /**
+   * One owner call at a time, always with the interface's newest facts (read when the call is
+   * made, so changes can never reach the owner out of order); several changes of one interface
+   * while the owner is busy collapse into one call.
+   */
+  private queueOwnerUpdate(ifname: string): void {
+    this.pendingOwnerUpdates.add(ifname);
     if (!this.draining) this.draining = this.drainOwnerUpdates();
   }
 
   private async drainOwnerUpdates(): Promise<void> {
     try {
       while (this.pendingOwnerUpdates.size > 0) {
-        const [name, update] = this.pendingOwnerUpdates.entries().next().value as [
-          string,
-          InterfaceRouting | undefined,
-        ];
+        const name = this.pendingOwnerUpdates.values().next().value as string;
         this.pendingOwnerUpdates.delete(name);
         try {
-          await this.owner.update(name, update);
+          await this.owner.update(name, this.interfaces.get(name));
         } catch (error) {
           this.logger.error(
             `${name}: route owner ${this.owner.name} failed: ${errorMessage(error)}`,
