@@ -417,11 +417,7 @@ export class InterfaceRunner {
           ...(daemon.env ? { env: daemon.env } : {}),
           restart: daemon.restart ?? {},
         });
-        process.on("start", (running) => {
-          running.on("line", (line) =>
-            this.deps.logger.debug(`${daemon.id}(${this.ifname}): ${line}`),
-          );
-        });
+        logOutput(process, `${daemon.id}(${this.ifname})`, (line) => this.deps.logger.debug(line));
         process.on("exit", (exit, restartInMs) => {
           if (restartInMs !== undefined) {
             this.deps.logger.warn(
