@@ -140,3 +140,20 @@ describe("NameResolver", () => {
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
   });
 });
+
+describe("NameResolver without a file", () => {
+  it("publishes name_servers and settles (regression: settled() used to spin forever)", async () => {
+    const table = new PropertyTable();
+    const resolver = new NameResolver({
+      table,
+      logger: silentLogger,
+      resolvConfPath: null,
+      globalNameServers: [],
+    });
+    await resolver.start();
+    resolver.setup("eth0", null, ["10.0.0.1"]);
+    await resolver.settled();
+    expect(table.get(["name_servers"])).toEqual([{ address: "10.0.0.1", from: ["eth0"] }]);
+    await resolver.stop();
+  });
+});

@@ -160,6 +160,7 @@ describe("Routing with the default route owner", () => {
       },
     };
     const state = new Routing(table, owner, silentLogger);
+    // Changes made while the owner is busy collapse into the newest state per interface.
     state.track("eth0");
     state.setConnection("eth0", "lan", "a");
     state.setConnection("eth0", "internet", "b");
@@ -167,10 +168,24 @@ describe("Routing with the default route owner", () => {
     state.forget("eth0");
     await state.settled();
     expect(seen).toEqual([
-      ["eth0", "disconnected"],
       ["eth0", undefined],
       ["wlan0", "disconnected"],
     ]);
+    // One at a time and in order when they come apart.
+    seen.length = 0;
+    state.track("eth0");
+    await state.settled();
+    state.setConnection("eth0", "lan", "c");
+    await state.settled();
+    state.setConnection("wlan0", "internet", "d");
+    await state.settled();
+    expect(seen).toEqual([
+      ["eth0", "disconnected"],
+      ["eth0", "lan"],
+      ["wlan0", "internet"],
+    ]);
+    state.forget("eth0");
+    await state.settled();
     expect(table.has(["interface", "eth0", "connection"])).toBe(false);
   });
 });

@@ -94,6 +94,9 @@ export class NameResolver implements NameServerControl {
   }
 
   private async writeLoop(): Promise<void> {
+    // Yield first: otherwise, with nothing to await (no file), the loop would finish before
+    // `this.writing` is even assigned, and `settled()` would wait forever on a stale promise.
+    await Promise.resolve();
     try {
       while (this.dirty) {
         this.dirty = false;
@@ -108,6 +111,7 @@ export class NameResolver implements NameServerControl {
         }
       }
     } finally {
+      // No await between the last check of `dirty` and here: no change can be missed.
       this.writing = undefined;
     }
   }

@@ -185,6 +185,8 @@ export class Routing implements RoutingControl {
   }
 
   private async drainOwnerUpdates(): Promise<void> {
+    // Yield first, so `this.draining` is assigned before the loop can finish.
+    await Promise.resolve();
     try {
       while (this.pendingOwnerUpdates.size > 0) {
         const name = this.pendingOwnerUpdates.values().next().value as string;
