@@ -102,18 +102,18 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
     deathSignal === false ? undefined : (options.setprivPath ?? findOnPath("setpriv", searchPath));
   const logger = options.logger;
 
-  function wrap(argv: readonly string[]): [string, string[]] {
+  function wrap(argv: readonly string[], withDeathSignal = true): [string, string[]] {
     if (argv.length === 0 || !argv[0]) {
       throw new TypeError("argv must name a command: got an empty argv");
     }
-    if (setpriv && deathSignal) {
+    if (setpriv && deathSignal && withDeathSignal) {
       return [setpriv, ["--pdeathsig", deathSignal.replace(/^SIG/, ""), "--", ...argv]];
     }
     return [argv[0], argv.slice(1)];
   }
 
-  function spawn(argv: readonly string[], extra: ExecaOptions) {
-    const [file, args] = wrap(argv);
+  function spawn(argv: readonly string[], extra: ExecaOptions, withDeathSignal = true) {
+    const [file, args] = wrap(argv, withDeathSignal);
     return execa(file, args, {
       env: { ...baseEnv, ...extra.env },
       extendEnv: false,
@@ -133,12 +133,16 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
     if (runOptions.signal?.aborted) {
       throw new CommandError("ABORTED", "aborted before start", { argv });
     }
-    const child = spawn(argv, {
-      ...(runOptions.env ? { env: { ...baseEnv, ...runOptions.env } } : {}),
-      ...(runOptions.cwd ? { cwd: runOptions.cwd } : {}),
-      ...(runOptions.input !== undefined ? { input: runOptions.input } : { stdin: "ignore" }),
-      encoding: "utf8",
-    });
+    const child = spawn(
+      argv,
+      {
+        ...(runOptions.env ? { env: { ...baseEnv, ...runOptions.env } } : {}),
+        ...(runOptions.cwd ? { cwd: runOptions.cwd } : {}),
+        ...(runOptions.input !== undefined ? { input: runOptions.input } : { stdin: "ignore" }),
+        encoding: "utf8",
+      },
+      runOptions.parentDeathSignal !== false,
+    );
     const pid = child.pid;
     if (pid !== undefined) trackGroup(pid);
 

@@ -1,6 +1,6 @@
 // These tests start real processes (sh, sleep); they need no root and run everywhere.
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -181,5 +181,29 @@ describe("start", () => {
     expect(alive(daemonPid)).toBe(true);
     owner.kill("SIGKILL");
     await waitFor(() => !alive(daemonPid));
+  });
+});
+
+describe("parentDeathSignal: false per command", () => {
+  it("skips the parent-death wrapper for that command only", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "command-pdeathsig-"));
+    try {
+      // A stand-in for setpriv that notes each use, then runs the command after "--".
+      const setpriv = join(dir, "setpriv");
+      const log = join(dir, "uses");
+      await writeFile(
+        setpriv,
+        `#!/bin/sh\necho used >> ${log}\nwhile [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n`,
+        { mode: 0o755 },
+      );
+      const runner = createCommandRunner({ setprivPath: setpriv });
+      expect((await runner.run(["echo", "wrapped"])).stdout).toBe("wrapped\n");
+      expect((await runner.run(["echo", "plain"], { parentDeathSignal: false })).stdout).toBe(
+        "plain\n",
+      );
+      expect((await readFile(log, "utf8")).trim().split("\n")).toEqual(["used"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
