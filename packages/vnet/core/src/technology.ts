@@ -100,6 +100,8 @@ export interface ServiceContext {
   readonly logger: Logger;
   readonly technology: TechnologyContext;
   readonly programs: Programs;
+  /** Where the `<ifname>` directories with `carrier`, `operstate`... live (`/sys/class/net`). */
+  readonly sysClassNet: string;
   readonly routing: RoutingControl;
   readonly nameServers: NameServerControl;
   readonly connectivity: ConnectivityContext;

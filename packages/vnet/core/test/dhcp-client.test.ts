@@ -136,6 +136,45 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
     await service.stop();
   });
 
+  it("the deconfig udhcpc sends at start runs no command when there is no IPv4 address", async () => {
+    const { h, service, channel } = await started();
+    h.table.put(["interface", "eth0", "lower_up"], true);
+    h.table.put(
+      ["interface", "eth0", "addresses"],
+      [
+        {
+          family: "inet6",
+          address: "fe80::1",
+          prefix_length: 64,
+          netmask: "ffff:ffff:ffff:ffff::",
+          scope: "link",
+        },
+      ],
+    );
+    await flushPromises();
+    channel.emit({ source: "udhcpc", args: ["deconfig"], env: { interface: "eth0" } });
+    await flushPromises();
+    expect(h.runner.commandLines().filter((line) => line.startsWith("ip"))).toEqual([]);
+    h.table.put(
+      ["interface", "eth0", "addresses"],
+      [
+        {
+          family: "inet",
+          address: "10.0.0.7",
+          prefix_length: 24,
+          netmask: "255.255.255.0",
+          scope: "universe",
+        },
+      ],
+    );
+    channel.emit({ source: "udhcpc", args: ["deconfig"], env: { interface: "eth0" } });
+    await flushPromises();
+    expect(h.runner.commandLines().filter((line) => line.startsWith("ip"))).toEqual([
+      "ip -4 addr flush dev eth0 label eth0",
+    ]);
+    await service.stop();
+  });
+
   it("ignores events of other sources and interfaces, and everything after stop", async () => {
     const { h, service, channel } = await started();
     h.table.put(["interface", "eth0", "lower_up"], true);

@@ -129,6 +129,7 @@ function harness(): Harness {
           nameServers,
           technologyContext: createTechnologyContext({ tmpDir: dir }),
           programs: { udhcpc: ["udhcpc"], udhcpd: ["udhcpd"], mkfifo: ["mkfifo"] },
+          sysClassNet: "/nonexistent/sys/class/net",
           connectivity: {
             timing: DEFAULT_CONNECTIVITY_TIMING,
             hosts: [],

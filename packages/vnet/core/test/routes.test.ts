@@ -115,9 +115,10 @@ describe("Routing with the default route owner", () => {
     expect(table.get(["available_interfaces"])).toEqual(["eth0"]);
     state.setConnection("eth0", "internet", "probe answered");
     await state.settled();
+    // Make before break: the new route first, so there is always a default route.
     expect(runner.commandLines().slice(2)).toEqual([
-      "ip -4 route del default via 10.0.0.1 dev eth0 metric 50",
       "ip -4 route replace default via 10.0.0.1 dev eth0 metric 10",
+      "ip -4 route del default via 10.0.0.1 dev eth0 metric 50",
     ]);
     expect(table.get(["connection"])).toBe("internet");
     state.clearRoute("eth0");
@@ -214,5 +215,49 @@ describe("Routing re-entrancy", () => {
     expect(seen.at(-1)).toBe("lan/1");
     expect(state.get("eth0")?.connection).toBe("lan");
     expect(table.get(["interface", "eth0", "connection"])).toBe("lan");
+  });
+});
+
+describe("DefaultRouteOwner edge cases", () => {
+  async function owner() {
+    const table = new PropertyTable();
+    const runner = new RecordingCommandRunner().respond(
+      ["ip", "-4", "route", "del", "default", "dev"],
+      { exitCode: 2 },
+    );
+    const routeOwner = new DefaultRouteOwner();
+    routeOwner.start({ table, runner, logger: silentLogger });
+    await routeOwner.update("eth0", routing({ connection: "lan" }));
+    runner.calls.length = 0;
+    return { table, runner, routeOwner };
+  }
+
+  it("a new gateway at the same metric is replaced in place, not deleted afterwards", async () => {
+    const { runner, routeOwner } = await owner();
+    await routeOwner.update("eth0", routing({ connection: "lan", gateway: "10.0.0.254" }));
+    expect(runner.commandLines()).toEqual([
+      "ip -4 route replace default via 10.0.0.254 dev eth0 metric 50",
+    ]);
+  });
+
+  it("a failed replacement keeps the old route", async () => {
+    const { runner, routeOwner } = await owner();
+    runner.respond(["ip", "-4", "route", "replace"], {
+      exitCode: 2,
+      stderr: "Nexthop has invalid gateway",
+    });
+    await routeOwner.update("eth0", routing({ connection: "internet" }));
+    expect(runner.commandLines()).toEqual([
+      "ip -4 route replace default via 10.0.0.1 dev eth0 metric 10",
+    ]);
+  });
+
+  it("stop removes what it installed and its property", async () => {
+    const { table, runner, routeOwner } = await owner();
+    await routeOwner.stop();
+    expect(runner.commandLines()).toEqual([
+      "ip -4 route del default via 10.0.0.1 dev eth0 metric 50",
+    ]);
+    expect(table.has(["available_interfaces"])).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { access, constants, mkdir } from "node:fs/promises";
+import { access, constants, lstat, mkdir, readdir, rm } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { hostname as systemHostname } from "node:os";
 import { join } from "node:path";
@@ -257,6 +257,7 @@ export class VintageNet {
       nameServers: this.nameResolver,
       technologyContext: this.technologyContext,
       programs,
+      sysClassNet: options.sysClassNet ?? DEFAULT_SYS_CLASS_NET,
       connectivity,
       steps,
       services,
@@ -762,5 +763,16 @@ export class VintageNet {
     }
     this.table.delete(["connection"]);
     await this.nameResolver.stop();
+    await this.removeFifos();
+  }
+
+  /** Event channels leave their FIFOs for reuse; nothing may stay behind once stopped. */
+  private async removeFifos(): Promise<void> {
+    const { tmpDir } = this.technologyContext;
+    const names = await readdir(tmpDir).catch(() => [] as string[]);
+    for (const name of names.filter((entry) => entry.endsWith(".fifo"))) {
+      const path = join(tmpDir, name);
+      if ((await lstat(path).catch(() => undefined))?.isFIFO()) await rm(path, { force: true });
+    }
   }
 }

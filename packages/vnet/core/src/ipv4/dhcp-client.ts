@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { type SupervisedProcess, supervise } from "@runtime/command";
 import type { JsonObject } from "../config.js";
@@ -94,7 +96,9 @@ class DhcpClient implements Service {
     this.unsubscribe = context.table.subscribe(lowerUp, (event) =>
       this.enqueue(() => this.onLowerUp(event.value === true)),
     );
-    this.enqueue(() => this.onLowerUp(context.table.get(lowerUp) === true));
+    this.enqueue(async () =>
+      this.onLowerUp(context.table.get(lowerUp) === true || (await this.carrier())),
+    );
   }
 
   async stop(): Promise<void> {
@@ -132,6 +136,33 @@ class DhcpClient implements Service {
     }
   }
 
+  /** Whether the kernel reports any IPv4 address on the interface (or we applied one). */
+  private hasIPv4(): boolean {
+    const addresses =
+      this.context.table.get<Array<{ family: string }>>([
+        "interface",
+        this.context.ifname,
+        "addresses",
+      ]) ?? [];
+    return addresses.some((address) => address.family === "inet");
+  }
+
+  /**
+   * The kernel's carrier flag, read directly: right after the up commands the monitor may not
+   * have published `lower_up` yet, and waiting for it would delay the first DISCOVER.
+   */
+  private async carrier(): Promise<boolean> {
+    try {
+      return (
+        (
+          await readFile(join(this.context.sysClassNet, this.context.ifname, "carrier"), "utf8")
+        ).trim() === "1"
+      );
+    } catch {
+      return false; // link down (EINVAL) or no sysfs: wait for lower_up
+    }
+  }
+
   private async stopDaemon(): Promise<void> {
     const daemon = this.daemon;
     this.daemon = undefined;
@@ -161,16 +192,22 @@ class DhcpClient implements Service {
         await this.applyLease(lease);
         return;
       }
-      case "deconfig":
+      case "deconfig": {
+        const hadLease = this.applied !== undefined;
         context.table.delete(this.optionsPath);
         this.applied = undefined;
         context.routing.clearRoute(ifname);
         context.nameServers.clear(ifname);
+        // udhcpc sends deconfig when it starts; with no IPv4 address there is nothing to flush,
+        // and skipping the command leaves the CPU to the DHCP exchange.
+        if (!hadLease && !this.hasIPv4()) return;
         await context.runner.run(["ip", "-4", "addr", "flush", "dev", ifname, "label", ifname], {
           allowFailure: true,
           signal: context.signal,
+          parentDeathSignal: false,
         });
         return;
+      }
       case "leasefail":
       case "nak":
         context.table.delete(this.optionsPath);
@@ -188,7 +225,7 @@ class DhcpClient implements Service {
     if (previous && previous.ip !== lease.ip) {
       await context.runner.run(
         ["ip", "-4", "addr", "del", `${previous.ip}/${previous.prefixLength}`, "dev", ifname],
-        { allowFailure: true, signal: context.signal },
+        { allowFailure: true, signal: context.signal, parentDeathSignal: false },
       );
     }
     await context.runner.run(
@@ -204,7 +241,7 @@ class DhcpClient implements Service {
         "label",
         ifname,
       ],
-      { signal: context.signal },
+      { signal: context.signal, parentDeathSignal: false },
     );
     this.applied = lease;
     context.routing.setRoute(

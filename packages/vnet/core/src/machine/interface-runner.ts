@@ -49,6 +49,7 @@ export interface RunnerDependencies {
   readonly nameServers: NameServerControl;
   readonly technologyContext: TechnologyContext;
   readonly programs: Programs;
+  readonly sysClassNet: string;
   readonly connectivity: ConnectivityContext;
   readonly steps: ReadonlyMap<string, StepHandler>;
   readonly services: ReadonlyMap<string, ServiceFactory>;
@@ -491,6 +492,7 @@ export class InterfaceRunner {
       logger: deps.logger,
       technology: deps.technologyContext,
       programs: deps.programs,
+      sysClassNet: deps.sysClassNet,
       routing,
       nameServers,
       connectivity: deps.connectivity,

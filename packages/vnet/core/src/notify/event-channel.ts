@@ -1,5 +1,5 @@
 import { constants, openSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { lstat, rm } from "node:fs/promises";
 import { Socket } from "node:net";
 import type { CommandRunner } from "@runtime/command";
 import { errorMessage, type Logger } from "../log.js";
@@ -11,7 +11,7 @@ export interface EventChannel {
   readonly path: string;
   /** Calls `listener` for every record; returns the unsubscribe function. */
   onRecord(listener: (record: EventRecord) => void): () => void;
-  /** Stops reading and removes the FIFO. */
+  /** Stops reading (the FIFO stays for the next channel on the same path). */
   close(): Promise<void>;
 }
 
@@ -21,17 +21,30 @@ export interface OpenEventChannelOptions {
   readonly logger: Logger;
 }
 
+async function isFifo(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFIFO();
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Creates the FIFO (replacing whatever was at `path`) and reads it without blocking a thread:
- * the FIFO is opened read-write and non-blocking, so the open never waits for a writer, reads
- * never see end-of-file between writers, and libuv polls it like any pipe.
+ * Creates the FIFO (or reuses one left by an earlier channel on the same path: Node cannot
+ * mkfifo, and a process per bring-up is time on the path to `lan`) and reads it without
+ * blocking a thread: opened read-write and non-blocking, the open never waits for a writer,
+ * reads never see end-of-file between writers, and libuv polls it like any pipe. A reused FIFO
+ * holds no stale data: the kernel drops a pipe's buffer when its last descriptor closes.
+ * `close()` leaves the FIFO for the next channel; the engine removes them when it stops.
  */
 export async function openEventChannel(
   path: string,
   options: OpenEventChannelOptions,
 ): Promise<EventChannel> {
-  await rm(path, { force: true });
-  await options.runner.run([...options.mkfifo, "-m", "0600", path]);
+  if (!(await isFifo(path))) {
+    await rm(path, { force: true });
+    await options.runner.run([...options.mkfifo, "-m", "0600", path], { parentDeathSignal: false });
+  }
   const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
   const socket = new Socket({ fd, readable: true, writable: false });
   const decoder = new RecordDecoder();
@@ -64,7 +77,6 @@ export async function openEventChannel(
       closed = true;
       listeners.clear();
       socket.destroy();
-      await rm(path, { force: true });
     },
   };
 }

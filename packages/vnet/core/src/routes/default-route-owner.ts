@@ -118,28 +118,42 @@ export class DefaultRouteOwner implements RouteOwner {
     this.context?.table.delete(["available_interfaces"]);
   }
 
+  /**
+   * Make before break: new routes are added before the ones they supersede are deleted, so a
+   * metric change (lan → internet) never leaves the device without a default route.
+   */
   private async apply(): Promise<void> {
     const context = this.requireContext();
     const desired = desiredDefaultRoutes(this.facts, this.metricOf);
-    for (const [ifname, route] of [...this.installed]) {
-      if (sameRoute(route, desired.get(ifname))) continue;
-      await context.runner.run(routeArgv("del", ifname, route), { allowFailure: true });
-      this.installed.delete(ifname);
-    }
+    const previous = new Map(this.installed);
     for (const [ifname, route] of desired) {
-      if (sameRoute(route, this.installed.get(ifname))) continue;
+      if (sameRoute(route, previous.get(ifname))) continue;
       if (!this.cleaned.has(ifname)) {
         this.cleaned.add(ifname);
         await this.deleteStaleDefaults(ifname, route.family);
       }
       try {
-        await context.runner.run(routeArgv("replace", ifname, route));
+        await context.runner.run(routeArgv("replace", ifname, route), { parentDeathSignal: false });
         this.installed.set(ifname, route);
       } catch (error) {
         context.logger.warn(
           `${ifname}: cannot add default route via ${route.gateway}: ${errorMessage(error)}`,
         );
       }
+    }
+    for (const [ifname, old] of previous) {
+      const current = this.installed.get(ifname);
+      if (current !== old && sameRoute(current, desired.get(ifname))) {
+        // Superseded by a new route; unless `replace` already overwrote it in place (same key).
+        if (current && current.metric === old.metric && current.family === old.family) continue;
+      } else if (desired.has(ifname)) {
+        continue; // unchanged, or its replacement failed: keep the old route
+      }
+      await context.runner.run(routeArgv("del", ifname, old), {
+        allowFailure: true,
+        parentDeathSignal: false,
+      });
+      if (!desired.has(ifname)) this.installed.delete(ifname);
     }
     context.table.put(["available_interfaces"], availableInterfaces(this.facts, this.metricOf));
   }
@@ -149,7 +163,7 @@ export class DefaultRouteOwner implements RouteOwner {
     for (let attempt = 0; attempt < 8; attempt++) {
       const result = await context.runner.run(
         ["ip", family === "inet" ? "-4" : "-6", "route", "del", "default", "dev", ifname],
-        { allowFailure: true },
+        { allowFailure: true, parentDeathSignal: false },
       );
       if (result.exitCode !== 0) return;
     }

@@ -65,6 +65,7 @@ export function fakeServiceContext(options: FakeContextOptions = {}) {
     logger,
     technology: createTechnologyContext({ tmpDir: "/tmp/vnet-test" }),
     programs: { udhcpc: ["udhcpc"], udhcpd: ["udhcpd"], mkfifo: ["mkfifo"] },
+    sysClassNet: "/nonexistent/sys/class/net",
     routing,
     nameServers: {
       setup: (ifname, domain, servers) =>

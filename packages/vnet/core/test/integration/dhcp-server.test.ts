@@ -32,7 +32,7 @@ describeIntegration(
       });
       await engine.waitForValue("interface/usb0/state", "configured");
       await engine.waitForValue("interface/usb0/connection", "lan");
-      expect(engine.get("available_interfaces")).toEqual(["usb0"]);
+      await engine.waitFor("available_interfaces", (value) => JSON.stringify(value) === '["usb0"]');
       // The service starts right after the state turns configured; it publishes an empty list first.
       await engine.waitFor("interface/usb0/dhcpd/leases", (value) => Array.isArray(value));
       expect(engine.get("interface/usb0/dhcpd/leases")).toEqual([]);

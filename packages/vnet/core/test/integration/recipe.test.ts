@@ -27,7 +27,7 @@ const shellTechnology: Technology = {
       files: [
         {
           path: join(context.tmpDir, `${ifname}.conf`),
-          content: `${(config as { marker: string }).marker}\n`,
+          content: `${(config as unknown as { marker: string }).marker}\n`,
         },
       ],
       upCommands: [{ run: ["sh", "-c", `test -f ${join(context.tmpDir, `${ifname}.conf`)}`] }],

@@ -110,13 +110,31 @@ describeIntegration(
       });
       const path = channel.path;
       await channel.close();
-      await runner.run(["mkfifo", path]);
+      // The FIFO stays for the next channel on the same path.
       // A FIFO nobody reads: the script opens it read-write, writes into the pipe buffer and exits.
       const orphan = await runner.run(["sh", join(dir, "notify.sh"), "bound"], {
         env: { VNET_EVENT_FIFO: path, VNET_EVENT_SOURCE: "udhcpc" },
         timeoutMs: 5_000,
       });
       expect(orphan.exitCode).toBe(0);
+      // A new channel on the same path reuses the FIFO and starts clean (the kernel dropped the
+      // unread record when the last descriptor closed).
+      const reused = await openEventChannel(path, {
+        runner,
+        mkfifo: ["mkfifo"],
+        logger: silentLogger,
+      });
+      const records: EventRecord[] = [];
+      reused.onRecord((record) => records.push(record));
+      await runner.run(["sh", join(dir, "notify.sh"), "renew"], {
+        env: { VNET_EVENT_FIFO: path, VNET_EVENT_SOURCE: "udhcpc" },
+      });
+      await waitFor(() => records.length > 0 || undefined, {
+        timeoutMs: 5_000,
+        description: "a record",
+      });
+      expect(records.map((record) => record.args)).toEqual([["renew"]]);
+      await reused.close();
     });
   },
 );
