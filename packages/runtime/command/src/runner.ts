@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
@@ -81,6 +82,24 @@ function findOnPath(name: string, searchPath: string): string | undefined {
   return undefined;
 }
 
+/** Whether `file` (a path, or a name looked up on `searchPath`) names an executable file. */
+function isExecutable(file: string, searchPath: string, cwd: string | undefined): boolean {
+  const candidates = file.includes("/")
+    ? [isAbsolute(file) ? file : resolve(cwd ?? process.cwd(), file)]
+    : searchPath
+        .split(":")
+        .filter(Boolean)
+        .map((dir) => `${dir}/${file}`);
+  return candidates.some((candidate) => {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 function exitDescription(exitCode: number | undefined, signal: string | undefined): string {
   if (signal) return `killed by ${signal}`;
   return `exited with status ${exitCode}`;
@@ -102,18 +121,28 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
     deathSignal === false ? undefined : (options.setprivPath ?? findOnPath("setpriv", searchPath));
   const logger = options.logger;
 
-  function wrap(argv: readonly string[], withDeathSignal = true): [string, string[]] {
+  function wrap(
+    argv: readonly string[],
+    cwd: string | undefined,
+    withDeathSignal = true,
+  ): [string, string[]] {
     if (argv.length === 0 || !argv[0]) {
       throw new TypeError("argv must name a command: got an empty argv");
     }
-    if (setpriv && deathSignal && withDeathSignal) {
+    // Only wrap what can be executed: setpriv would turn a missing executable into exit status
+    // 127, and callers must be able to tell "not installed" (ENOENT) from "failed".
+    if (setpriv && deathSignal && withDeathSignal && isExecutable(argv[0], searchPath, cwd)) {
       return [setpriv, ["--pdeathsig", deathSignal.replace(/^SIG/, ""), "--", ...argv]];
     }
     return [argv[0], argv.slice(1)];
   }
 
   function spawn(argv: readonly string[], extra: ExecaOptions, withDeathSignal = true) {
-    const [file, args] = wrap(argv, withDeathSignal);
+    const [file, args] = wrap(
+      argv,
+      typeof extra.cwd === "string" ? extra.cwd : undefined,
+      withDeathSignal,
+    );
     return execa(file, args, {
       env: { ...baseEnv, ...extra.env },
       extendEnv: false,

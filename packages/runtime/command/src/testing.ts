@@ -86,7 +86,7 @@ export class RecordingCommandRunner implements CommandRunner {
 
   start(argv: readonly string[], options: StartOptions = {}): FakeProcess {
     this.calls.push({ kind: "start", argv, options });
-    const process = new FakeProcess(argv);
+    const process = new FakeProcess(argv, options);
     this.started.push(process);
     return process;
   }
@@ -106,22 +106,35 @@ function hangUntilAborted(
 
 let nextFakePid = 100_000;
 
-/** A process that runs until the test ends it with `exit()` or the code under test calls `stop()`. */
+/**
+ * A process that runs until the test ends it with `exit()` or the code under test calls `stop()`.
+ * Started with `output: "raw"`, it has a byte `stdout` that `printRaw()` writes to.
+ */
 export class FakeProcess extends EventEmitter<ProcessEvents> implements RunningProcess {
   readonly pid = nextFakePid++;
   readonly exited: Promise<ProcessExit>;
   readonly stdin = new PassThrough();
-  readonly stdout = null;
+  readonly stdout: PassThrough | null;
   stopped = false;
   private resolveExit!: (exit: ProcessExit) => void;
   private readonly lines: string[] = [];
   private exitInfo: ProcessExit | undefined;
 
-  constructor(readonly argv: readonly string[]) {
+  constructor(
+    readonly argv: readonly string[],
+    options: StartOptions = {},
+  ) {
     super();
+    this.stdout = options.output === "raw" ? new PassThrough() : null;
     this.exited = new Promise((resolve) => {
       this.resolveExit = resolve;
     });
+  }
+
+  /** Write bytes to the raw `stdout` as if the process printed them (`output: "raw"` only). */
+  printRaw(chunk: Uint8Array): void {
+    if (!this.stdout) throw new Error('printRaw needs a process started with output: "raw"');
+    this.stdout.write(chunk);
   }
 
   /** Emit a line of output as if the process printed it. */
@@ -134,6 +147,8 @@ export class FakeProcess extends EventEmitter<ProcessEvents> implements RunningP
   exit(exit: ProcessExit = { exitCode: 0, signal: null }): void {
     if (this.exitInfo) return;
     this.exitInfo = exit;
+    // Like a real process: its output ends before the exit is reported.
+    this.stdout?.end();
     this.resolveExit(exit);
     this.emit("exit", exit);
   }

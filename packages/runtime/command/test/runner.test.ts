@@ -82,6 +82,23 @@ describe("run", () => {
     expect(error.code).toBe("ENOENT");
   });
 
+  it("rejects a missing executable with ENOENT also when wrapped in setpriv", async () => {
+    // The default runner wraps commands in `setpriv --pdeathsig`; a missing executable must still
+    // be ENOENT (not installed), never exit status 127 from setpriv.
+    const error = await runner.run(["no-such-tool-on-any-path", "x"]).catch((e) => e);
+    expect(error).toBeInstanceOf(CommandError);
+    expect(error.code).toBe("ENOENT");
+    const byPath = await runner.run(["/nonexistent/tool"]).catch((e) => e);
+    expect(byPath.code).toBe("ENOENT");
+  });
+
+  it("rejects a file that is not executable with ENOENT (cannot start)", async () => {
+    const file = join(dir, "not-executable");
+    await writeFile(file, "#!/bin/sh\necho hi\n", { mode: 0o644 });
+    const error = await runner.run([file]).catch((e) => e);
+    expect(error.code).toBe("ENOENT");
+  });
+
   it("kills the whole process tree when the time limit passes", async () => {
     const pidFile = join(dir, "grandchild.pid");
     const error = await runner
@@ -152,6 +169,12 @@ describe("start", () => {
     expect(exit.exitCode).toBeNull();
   });
 
+  it("reports a missing executable through `exited` also when wrapped in setpriv", async () => {
+    const exit = await runner.start(["no-such-daemon-on-any-path"]).exited;
+    expect(exit.error).toBeInstanceOf(Error);
+    expect(exit.exitCode).toBeNull();
+  });
+
   it("passes raw stdout bytes through when asked", async () => {
     const child = runner.start(["printf", "\\001\\002\\377"], { output: "raw" });
     const chunks: Buffer[] = [];
@@ -159,7 +182,10 @@ describe("start", () => {
     expect([...Buffer.concat(chunks)]).toEqual([1, 2, 255]);
   });
 
-  it("a daemon dies with its owner even when the owner is SIGKILLed", async () => {
+  // Starting a second Node with tsx takes seconds on a loaded machine: a generous time limit.
+  it("a daemon dies with its owner even when the owner is SIGKILLed", {
+    timeout: 30_000,
+  }, async () => {
     // A separate Node process owns the daemon; killing that owner with SIGKILL runs no cleanup
     // code at all, so only the kernel's parent-death signal (setpriv --pdeathsig) can end it.
     const script = `
@@ -180,7 +206,7 @@ describe("start", () => {
     });
     expect(alive(daemonPid)).toBe(true);
     owner.kill("SIGKILL");
-    await waitFor(() => !alive(daemonPid));
+    await waitFor(() => !alive(daemonPid), 20_000);
   });
 });
 
