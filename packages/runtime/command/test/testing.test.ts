@@ -32,6 +32,8 @@ describe("RecordingCommandRunner", () => {
     await expect(runner.run(["sleep"], { signal: AbortSignal.abort() })).rejects.toMatchObject({
       code: "ABORTED",
     });
+  });
+});
 
 describe("FakeProcess", () => {
   it("gives a raw stdout to processes started with output: raw, ended by exit()", async () => {
