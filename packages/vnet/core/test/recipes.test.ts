@@ -165,6 +165,32 @@ describe("TechnologyRegistry", () => {
     }
   });
 
+  it("redacts secrets nested in the values a technology reports", () => {
+    const leaky = new TechnologyRegistry([
+      {
+        type: "leaky",
+        normalize: (config) => {
+          throw new ValidationError({
+            path: "network",
+            value: config.network,
+            reason: "is incomplete",
+          });
+        },
+        toRawConfig: () => {
+          throw new Error("unreachable");
+        },
+      },
+    ]);
+    try {
+      leaky.normalize({ type: "leaky", network: { ssid: "home", psk: "hunter2-hunter2" } });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).value).toEqual({ ssid: "home", psk: "****" });
+      expect((error as Error).message).not.toContain("hunter2");
+    }
+  });
+
   it("wraps a throwing toRawConfig as a ValidationError too", () => {
     const normalized = registry.normalize({ type: "fragile" });
     expect(() => registry.toRawConfig("eth0", normalized, context)).toThrow(

@@ -23,6 +23,17 @@ export function checkIfname(ifname: unknown): string {
   return ifname;
 }
 
+/**
+ * The same error with every value passed through the redactor: a technology may report a whole
+ * section (`networks[0]`) whose nested `psk` the error's own field-name check cannot see.
+ */
+function redacted(error: ValidationError): ValidationError {
+  return new ValidationError(
+    error.issues.map((issue) => ({ ...issue, value: redactConfig(issue.value) })),
+    error.code,
+  );
+}
+
 /** A normalized config with the technology that normalized it. */
 export interface Normalized {
   readonly technology: Technology;
@@ -99,7 +110,7 @@ export class TechnologyRegistry {
     try {
       normalized = technology.normalize(config) as NetworkConfig;
     } catch (error) {
-      if (error instanceof ValidationError) throw error;
+      if (error instanceof ValidationError) throw redacted(error);
       throw new ValidationError({
         path: "",
         value: redactConfig(config),
@@ -121,7 +132,7 @@ export class TechnologyRegistry {
     try {
       raw = normalized.technology.toRawConfig(ifname, normalized.config, context);
     } catch (error) {
-      if (error instanceof ValidationError) throw error;
+      if (error instanceof ValidationError) throw redacted(error);
       throw new ValidationError({
         path: "",
         value: redactConfig(normalized.config),
