@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { dhcpClientService } from "../src/ipv4/dhcp-client.js";
-import { flushPromises } from "../src/testing.js";
+import type { Service } from "../src/technology.js";
 import { fakeServiceContext } from "./helpers/service-context.js";
 
 const bound = (extra: Record<string, string> = {}) => ({
@@ -20,10 +20,11 @@ const bound = (extra: Record<string, string> = {}) => ({
 
 async function started() {
   const h = fakeServiceContext();
-  const service = await dhcpClientService(h.context, {
+  // The service's settled() resolves once every event so far is applied: no guessing.
+  const service = (await dhcpClientService(h.context, {
     hostname: "box",
     request_options: ["ntpsrv"],
-  });
+  })) as Service & { settled(): Promise<void> };
   const channel = h.channels[0]!;
   return { h, service, channel };
 }
@@ -31,10 +32,10 @@ async function started() {
 describe("dhcp-client service (udhcpc driven through the event relay)", () => {
   it("runs udhcpc only while the link has carrier, with the relay script and FIFO", async () => {
     const { h, service } = await started();
-    await flushPromises();
+    await service.settled();
     expect(h.runner.started).toEqual([]);
     h.table.put(["interface", "eth0", "lower_up"], true);
-    await flushPromises();
+    await service.settled();
     expect(h.runner.started.map((process) => process.argv)).toEqual([
       [
         "udhcpc",
@@ -53,7 +54,7 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
       env: { VNET_EVENT_FIFO: "/tmp/vnet-test/udhcpc.eth0.fifo", VNET_EVENT_SOURCE: "udhcpc" },
     });
     h.table.put(["interface", "eth0", "lower_up"], false);
-    await flushPromises();
+    await service.settled();
     expect(h.runner.started[0]!.stopped).toBe(true);
     await service.stop();
   });
@@ -61,9 +62,9 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
   it("bound: replaces the address, records route and name servers, publishes dhcp_options", async () => {
     const { h, service, channel } = await started();
     h.table.put(["interface", "eth0", "lower_up"], true);
-    await flushPromises();
+    await service.settled();
     channel.emit(bound({ broadcast: "10.0.0.255" }));
-    await flushPromises();
+    await service.settled();
     expect(h.runner.commandLines().filter((line) => line.startsWith("ip"))).toEqual([
       "ip -4 addr replace 10.0.0.23/24 dev eth0 broadcast 10.0.0.255 label eth0",
     ]);
@@ -83,14 +84,14 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
   it("renewals with unchanged settings touch neither the address nor routes nor DNS", async () => {
     const { h, service, channel } = await started();
     h.table.put(["interface", "eth0", "lower_up"], true);
-    await flushPromises();
+    await service.settled();
     channel.emit(bound());
-    await flushPromises();
+    await service.settled();
     const commands = h.runner.calls.length;
     const routeChanges: unknown[] = [];
     h.routing.onChange("eth0", (routing) => routeChanges.push(routing));
     channel.emit({ ...bound({ lease: "3600" }), args: ["renew"] });
-    await flushPromises();
+    await service.settled();
     expect(h.runner.calls.length).toBe(commands);
     expect(routeChanges).toEqual([]);
     expect(h.nameServerCalls).toHaveLength(1);
@@ -101,10 +102,10 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
   it("a renewal with a new address removes the old one first", async () => {
     const { h, service, channel } = await started();
     h.table.put(["interface", "eth0", "lower_up"], true);
-    await flushPromises();
+    await service.settled();
     channel.emit(bound());
     channel.emit({ ...bound({ ip: "10.0.0.99" }), args: ["renew"] });
-    await flushPromises();
+    await service.settled();
     expect(h.runner.commandLines().filter((line) => line.startsWith("ip"))).toEqual([
       "ip -4 addr replace 10.0.0.23/24 dev eth0 label eth0",
       "ip -4 addr del 10.0.0.23/24 dev eth0",
@@ -116,11 +117,11 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
   it("deconfig flushes IPv4 and forgets route, DNS and dhcp_options; leasefail forgets the options", async () => {
     const { h, service, channel } = await started();
     h.table.put(["interface", "eth0", "lower_up"], true);
-    await flushPromises();
+    await service.settled();
     channel.emit(bound());
-    await flushPromises();
+    await service.settled();
     channel.emit({ source: "udhcpc", args: ["deconfig"], env: { interface: "eth0" } });
-    await flushPromises();
+    await service.settled();
     expect(h.runner.commandLines().at(-1)).toBe("ip -4 addr flush dev eth0 label eth0");
     expect(h.routing.get("eth0")).toMatchObject({
       subnets: [],
@@ -131,7 +132,7 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
     expect(h.table.has(["interface", "eth0", "dhcp_options"])).toBe(false);
     channel.emit(bound());
     channel.emit({ source: "udhcpc", args: ["leasefail"], env: { interface: "eth0" } });
-    await flushPromises();
+    await service.settled();
     expect(h.table.has(["interface", "eth0", "dhcp_options"])).toBe(false);
     await service.stop();
   });
@@ -151,9 +152,9 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
         },
       ],
     );
-    await flushPromises();
+    await service.settled();
     channel.emit({ source: "udhcpc", args: ["deconfig"], env: { interface: "eth0" } });
-    await flushPromises();
+    await service.settled();
     expect(h.runner.commandLines().filter((line) => line.startsWith("ip"))).toEqual([]);
     h.table.put(
       ["interface", "eth0", "addresses"],
@@ -168,7 +169,7 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
       ],
     );
     channel.emit({ source: "udhcpc", args: ["deconfig"], env: { interface: "eth0" } });
-    await flushPromises();
+    await service.settled();
     expect(h.runner.commandLines().filter((line) => line.startsWith("ip"))).toEqual([
       "ip -4 addr flush dev eth0 label eth0",
     ]);
@@ -178,15 +179,15 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
   it("ignores events of other sources and interfaces, and everything after stop", async () => {
     const { h, service, channel } = await started();
     h.table.put(["interface", "eth0", "lower_up"], true);
-    await flushPromises();
+    await service.settled();
     channel.emit({ ...bound(), source: "udhcpd" });
     channel.emit(bound({ interface: "eth1" }));
-    await flushPromises();
+    await service.settled();
     expect(h.table.has(["interface", "eth0", "dhcp_options"])).toBe(false);
     h.controller.abort();
     await service.stop();
     channel.emit(bound());
-    await flushPromises();
+    await service.settled();
     expect(h.table.has(["interface", "eth0", "dhcp_options"])).toBe(false);
     expect(channel.closed).toBe(true);
     expect(h.runner.started.every((process) => process.stopped)).toBe(true);
@@ -195,11 +196,11 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
   it("carrier loss forgets route, DNS and options so nothing points at a dead link", async () => {
     const { h, service, channel } = await started();
     h.table.put(["interface", "eth0", "lower_up"], true);
-    await flushPromises();
+    await service.settled();
     channel.emit(bound());
-    await flushPromises();
+    await service.settled();
     h.table.put(["interface", "eth0", "lower_up"], false);
-    await flushPromises();
+    await service.settled();
     expect(h.routing.get("eth0")).toMatchObject({ subnets: [], gateway: null });
     expect(h.nameServerCalls.at(-1)).toBe("clear eth0");
     expect(h.table.has(["interface", "eth0", "dhcp_options"])).toBe(false);

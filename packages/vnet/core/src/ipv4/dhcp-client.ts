@@ -101,6 +101,15 @@ class DhcpClient implements Service {
     );
   }
 
+  /** Resolves once every event received so far has been applied (tests, diagnostics). */
+  async settled(): Promise<void> {
+    let queue: Promise<void>;
+    do {
+      queue = this.queue;
+      await queue;
+    } while (queue !== this.queue);
+  }
+
   async stop(): Promise<void> {
     this.unsubscribe?.();
     await this.enqueue(async () => {
