@@ -121,20 +121,28 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
     deathSignal === false ? undefined : (options.setprivPath ?? findOnPath("setpriv", searchPath));
   const logger = options.logger;
 
-  function wrap(argv: readonly string[], cwd: string | undefined): [string, string[]] {
+  function wrap(
+    argv: readonly string[],
+    cwd: string | undefined,
+    withDeathSignal = true,
+  ): [string, string[]] {
     if (argv.length === 0 || !argv[0]) {
       throw new TypeError("argv must name a command: got an empty argv");
     }
     // Only wrap what can be executed: setpriv would turn a missing executable into exit status
     // 127, and callers must be able to tell "not installed" (ENOENT) from "failed".
-    if (setpriv && deathSignal && isExecutable(argv[0], searchPath, cwd)) {
+    if (setpriv && deathSignal && withDeathSignal && isExecutable(argv[0], searchPath, cwd)) {
       return [setpriv, ["--pdeathsig", deathSignal.replace(/^SIG/, ""), "--", ...argv]];
     }
     return [argv[0], argv.slice(1)];
   }
 
-  function spawn(argv: readonly string[], extra: ExecaOptions) {
-    const [file, args] = wrap(argv, typeof extra.cwd === "string" ? extra.cwd : undefined);
+  function spawn(argv: readonly string[], extra: ExecaOptions, withDeathSignal = true) {
+    const [file, args] = wrap(
+      argv,
+      typeof extra.cwd === "string" ? extra.cwd : undefined,
+      withDeathSignal,
+    );
     return execa(file, args, {
       env: { ...baseEnv, ...extra.env },
       extendEnv: false,
@@ -154,12 +162,16 @@ export function createCommandRunner(options: CommandRunnerOptions = {}): Command
     if (runOptions.signal?.aborted) {
       throw new CommandError("ABORTED", "aborted before start", { argv });
     }
-    const child = spawn(argv, {
-      ...(runOptions.env ? { env: { ...baseEnv, ...runOptions.env } } : {}),
-      ...(runOptions.cwd ? { cwd: runOptions.cwd } : {}),
-      ...(runOptions.input !== undefined ? { input: runOptions.input } : { stdin: "ignore" }),
-      encoding: "utf8",
-    });
+    const child = spawn(
+      argv,
+      {
+        ...(runOptions.env ? { env: { ...baseEnv, ...runOptions.env } } : {}),
+        ...(runOptions.cwd ? { cwd: runOptions.cwd } : {}),
+        ...(runOptions.input !== undefined ? { input: runOptions.input } : { stdin: "ignore" }),
+        encoding: "utf8",
+      },
+      runOptions.parentDeathSignal !== false,
+    );
     const pid = child.pid;
     if (pid !== undefined) trackGroup(pid);
 

@@ -24,6 +24,11 @@ export interface ScriptedResult {
   timeout?: boolean;
   /** Reject as if the executable did not exist. */
   missing?: boolean;
+  /**
+   * Never finish on its own, like a command that hangs: the promise rejects with `ABORTED` when
+   * the caller's `signal` aborts (and stays pending without one). For testing time limits.
+   */
+  hang?: boolean;
 }
 
 export interface RecordedCall {
@@ -71,6 +76,7 @@ export class RecordingCommandRunner implements CommandRunner {
       durationMs: 0,
     };
     if (scripted.missing) throw new CommandError("ENOENT", "cannot start: not found", { argv });
+    if (scripted.hang) return hangUntilAborted(argv, options.signal);
     if (scripted.timeout) throw new CommandError("TIMEOUT", "no exit within time limit", result);
     if (result.exitCode !== 0 && !options.allowFailure) {
       throw new CommandError("EXIT_STATUS", `exited with status ${result.exitCode}`, result);
@@ -84,6 +90,18 @@ export class RecordingCommandRunner implements CommandRunner {
     this.started.push(process);
     return process;
   }
+}
+
+function hangUntilAborted(
+  argv: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<never> {
+  return new Promise((_, reject) => {
+    const abort = () =>
+      reject(new CommandError("ABORTED", "aborted; process group killed", { argv }));
+    if (signal?.aborted) abort();
+    else signal?.addEventListener("abort", abort, { once: true });
+  });
 }
 
 let nextFakePid = 100_000;

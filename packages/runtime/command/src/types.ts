@@ -16,6 +16,12 @@ export interface RunOptions {
   allowFailure?: boolean;
   /** Time between SIGTERM and SIGKILL when the command is killed. Default: the runner's. */
   killGraceMs?: number;
+  /**
+   * `false` skips the runner's parent-death wrapper (`setpriv`) for this command: one exec less,
+   * for quick commands on hot paths (`ip addr replace`). Such a command still dies with its time
+   * limit, its abort and a normal exit of this process, but not with a SIGKILLed one.
+   */
+  parentDeathSignal?: false;
 }
 
 /** What a finished command produced. */

@@ -209,3 +209,27 @@ describe("start", () => {
     await waitFor(() => !alive(daemonPid), 20_000);
   });
 });
+
+describe("parentDeathSignal: false per command", () => {
+  it("skips the parent-death wrapper for that command only", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "command-pdeathsig-"));
+    try {
+      // A stand-in for setpriv that notes each use, then runs the command after "--".
+      const setpriv = join(dir, "setpriv");
+      const log = join(dir, "uses");
+      await writeFile(
+        setpriv,
+        `#!/bin/sh\necho used >> ${log}\nwhile [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n`,
+        { mode: 0o755 },
+      );
+      const runner = createCommandRunner({ setprivPath: setpriv });
+      expect((await runner.run(["echo", "wrapped"])).stdout).toBe("wrapped\n");
+      expect((await runner.run(["echo", "plain"], { parentDeathSignal: false })).stdout).toBe(
+        "plain\n",
+      );
+      expect((await readFile(log, "utf8")).trim().split("\n")).toEqual(["used"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
