@@ -85,6 +85,7 @@ export type {
   IPv4Config,
   IPv4DhcpConfig,
   IPv4DisabledConfig,
+  IPv4RawConfigOptions,
   IPv4StaticConfig,
   NormalizedIPv4Config,
   NormalizedIPv4Static,
@@ -120,6 +121,8 @@ export {
   flatFilePersistence,
   PersistenceError,
 } from "./persistence/persistence.js";
+export type { PropertyCondition } from "./property-condition.js";
+export { matchesPartially } from "./property-condition.js";
 export type {
   BuiltInStep,
   Command,
