@@ -35,6 +35,8 @@ export interface Programs {
   readonly udhcpd: readonly string[];
   /** Default `["mkfifo"]` (coreutils or busybox). */
   readonly mkfifo: readonly string[];
+  /** The DHCPv6 client, ISC dhclient. Default `["dhclient"]`. */
+  readonly dhclient: readonly string[];
 }
 
 /** One subnet of an interface: an address on it and its prefix length. */

@@ -196,9 +196,7 @@ describe("ipv4RawConfig", () => {
       ipv4RawConfig("eth0", { method: "dhcp" }, context, { hostname: "override" }).services?.[0],
     ).toEqual({ service: "dhcp-client", options: { hostname: "override", request_options: [] } });
     const runWhile = { path: ["interface", "eth0", "eap_status"], matches: { authorized: true } };
-    expect(
-      ipv4RawConfig("eth0", { method: "dhcp" }, context, { runWhile }).services?.[0],
-    ).toEqual({
+    expect(ipv4RawConfig("eth0", { method: "dhcp" }, context, { runWhile }).services?.[0]).toEqual({
       service: "dhcp-client",
       options: { hostname: "box", request_options: [], run_while: runWhile },
     });

@@ -64,7 +64,12 @@ export function fakeServiceContext(options: FakeContextOptions = {}) {
     clock,
     logger,
     technology: createTechnologyContext({ tmpDir: "/tmp/vnet-test" }),
-    programs: { udhcpc: ["udhcpc"], udhcpd: ["udhcpd"], mkfifo: ["mkfifo"] },
+    programs: {
+      udhcpc: ["udhcpc"],
+      udhcpd: ["udhcpd"],
+      mkfifo: ["mkfifo"],
+      dhclient: ["dhclient"],
+    },
     sysClassNet: "/nonexistent/sys/class/net",
     routing,
     nameServers: {
