@@ -12,6 +12,7 @@ import {
   normalizeIPv4,
   normalizeIPv6,
   parseIPv4,
+  prefixToNetmask,
   rejectUnknownFields,
   subnetAddress,
 } from "@vnet/core";
@@ -87,16 +88,20 @@ function directField(issues: ConfigIssues, value: unknown): NormalizedDirectConf
   return { ...(subnet ? { subnet } : {}), ...(hostname ? { hostname } : {}) };
 }
 
-/** A DHCP server needs a static address, and its pool must lie on that subnet without it. */
+/**
+ * A DHCP server needs a static address, and its pool must lie on that subnet without it. The
+ * subnet mask handed out defaults to the interface's: udhcpd sends none unless told, and a
+ * client without one takes a /32 and cannot reach its neighbours.
+ */
 function checkDhcpd(
   issues: ConfigIssues,
   ipv4: NormalizedIPv4Config | undefined,
   dhcpd: NormalizedDhcpdConfig,
   input: Record<string, unknown>,
-): void {
+): NormalizedDhcpdConfig {
   if (ipv4?.method !== "static") {
     issues.add("dhcpd", input.dhcpd, "needs static IPv4 addressing (ipv4.method static)");
-    return;
+    return dhcpd;
   }
   const network = `${subnetAddress("inet", ipv4.address, ipv4.prefix_length)}/${ipv4.prefix_length}`;
   const section = input.dhcpd as Record<string, unknown>;
@@ -117,6 +122,11 @@ function checkDhcpd(
       `makes the pool ${dhcpd.start}-${dhcpd.end} include the interface's own address ${ipv4.address}`,
     );
   }
+  if (dhcpd.options?.subnet !== undefined) return dhcpd;
+  return {
+    ...dhcpd,
+    options: { ...dhcpd.options, subnet: prefixToNetmask("inet", ipv4.prefix_length) },
+  };
 }
 
 /**
@@ -147,7 +157,7 @@ export function normalizeEthernet(config: NetworkConfig): NormalizedEthernetConf
     ipv4 = collect(issues, () => normalizeIPv4(input.ipv4));
     if (input.dhcpd !== undefined) {
       dhcpd = collect(issues, () => normalizeDhcpd(input.dhcpd));
-      if (dhcpd && ipv4) checkDhcpd(issues, ipv4, dhcpd, input);
+      if (dhcpd && ipv4) dhcpd = checkDhcpd(issues, ipv4, dhcpd, input);
     }
   }
   const ipv6 = collect(issues, () => normalizeIPv6(input.ipv6));

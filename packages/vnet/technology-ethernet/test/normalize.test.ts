@@ -60,14 +60,32 @@ describe("normalize: defaults and canonical forms", () => {
     });
   });
 
-  it("a DHCP server with static IPv4, its pool on the subnet", () => {
+  it("a DHCP server with static IPv4: the pool on the subnet, the subnet mask handed out by default", () => {
     expect(
       normalize({
         type: "ethernet",
         ipv4: staticIPv4,
         dhcpd: { start: "192.168.24.10", end: "192.168.24.20" },
       }).dhcpd,
-    ).toEqual({ start: "192.168.24.10", end: "192.168.24.20", auto_time: 10 });
+    ).toEqual({
+      start: "192.168.24.10",
+      end: "192.168.24.20",
+      auto_time: 10,
+      // udhcpd sends no mask unless told; clients would take a /32 (found by the integration test).
+      options: { subnet: "255.255.255.0" },
+    });
+    // A mask given is kept as it is.
+    expect(
+      normalize({
+        type: "ethernet",
+        ipv4: staticIPv4,
+        dhcpd: {
+          start: "192.168.24.10",
+          end: "192.168.24.20",
+          options: { netmask: "255.255.0.0" },
+        },
+      }).dhcpd?.options,
+    ).toEqual({ subnet: "255.255.0.0" });
   });
 
   it("direct: no ipv4 (derived later), the subnet canonical", () => {
