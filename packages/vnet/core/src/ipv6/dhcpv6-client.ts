@@ -96,7 +96,8 @@ interface AppliedAddress {
  * The `dhcpv6-client` service: runs ISC `dhclient -6` in the foreground while the interface has
  * carrier and a usable link-local address (dhclient must bind to it; a tentative one makes it
  * fail) and `run_while` holds, and applies its events, which reach the engine through the same
- * notify script and FIFO as udhcpc's (dhclient's `-sf`):
+ * notify script and FIFO as udhcpc's (dhclient's `-sf`; the FIFO's path goes in with `-e`,
+ * because dhclient builds its script's environment itself):
  * - `BOUND6` / `RENEW6` / `REBIND6`: add or refresh the leased address with its lifetimes (so
  *   the kernel drops it by itself if the client dies), replacing an old one; name servers and
  *   search domain (resolver source `ipv6`); `dhcpv6_options` published;
@@ -123,7 +124,7 @@ class Dhcpv6Client implements Service {
   private applied: AppliedAddress | undefined;
   private queue: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | undefined;
-  private readonly argv: string[];
+  private readonly files: { config: string; lease: string; pid: string };
   private readonly optionsPath: readonly string[];
   private readonly runWhile: PropertyCondition | undefined;
 
@@ -138,22 +139,11 @@ class Dhcpv6Client implements Service {
       }
       return value;
     };
-    this.argv = [
-      ...context.programs.dhclient,
-      "-6",
-      "-d",
-      "-D",
-      "LL",
-      "-sf",
-      context.technology.notifyScriptPath,
-      "-cf",
-      path("config_path"),
-      "-lf",
-      path("lease_file"),
-      "-pf",
-      path("pid_file"),
-      context.ifname,
-    ];
+    this.files = {
+      config: path("config_path"),
+      lease: path("lease_file"),
+      pid: path("pid_file"),
+    };
     this.optionsPath = ["interface", context.ifname, "dhcpv6_options"];
     this.runWhile = parsePropertyCondition(options.run_while, "dhcpv6-client option run_while");
   }
@@ -201,6 +191,34 @@ class Dhcpv6Client implements Service {
     return this.queue;
   }
 
+  /**
+   * dhclient runs its script with an environment of its own making, not ours: the relay's
+   * variables go through `-e`.
+   */
+  private argv(): string[] {
+    const { context, files } = this;
+    return [
+      ...context.programs.dhclient,
+      "-6",
+      "-d",
+      "-D",
+      "LL",
+      "-sf",
+      context.technology.notifyScriptPath,
+      "-e",
+      `VNET_EVENT_FIFO=${this.channel!.path}`,
+      "-e",
+      "VNET_EVENT_SOURCE=dhclient6",
+      "-cf",
+      files.config,
+      "-lf",
+      files.lease,
+      "-pf",
+      files.pid,
+      context.ifname,
+    ];
+  }
+
   /** Carrier, a usable (non-tentative) link-local address, and `run_while`. */
   private wanted(): boolean {
     const { table, ifname } = this.context;
@@ -217,8 +235,7 @@ class Dhcpv6Client implements Service {
     const wanted = this.wanted();
     if (wanted && !this.daemon) {
       const { context } = this;
-      this.daemon = supervise(context.runner, this.argv, {
-        env: { VNET_EVENT_FIFO: this.channel!.path, VNET_EVENT_SOURCE: "dhclient6" },
+      this.daemon = supervise(context.runner, this.argv(), {
         restart: { initialDelayMs: 1_000, maxDelayMs: 30_000 },
       });
       logOutput(this.daemon, `dhclient6(${context.ifname})`, (line) => context.logger.debug(line));
