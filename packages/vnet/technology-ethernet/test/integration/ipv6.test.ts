@@ -148,19 +148,11 @@ describeIntegration(
         ipv6: { method: "dhcpv6" },
       });
       await engine.waitForValue("interface/eth0/state", "configured");
-      const options = (await engine
-        .waitFor<Dhcpv6Options>(
-          "interface/eth0/dhcpv6_options",
-          (value) => value?.ip6_address !== undefined,
-          30_000,
-        )
-        .catch(async (error) => {
-          await (await import("node:fs/promises")).writeFile(
-            "/tmp/eth-scratch/debug.txt",
-            engine.child.output.join("\n") + "\n=====\n" + dnsmasq.log.lines.join("\n"),
-          );
-          throw error;
-        }))!;
+      const options = (await engine.waitFor<Dhcpv6Options>(
+        "interface/eth0/dhcpv6_options",
+        (value) => value?.ip6_address !== undefined,
+        30_000,
+      ))!;
       expect(options).toMatchObject({
         ip6_prefixlen: 128,
         name_servers: [`${PREFIX}1`],
