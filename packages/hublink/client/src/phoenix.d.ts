@@ -1,11 +1,13 @@
 // The slice of the `phoenix` 1.8.16 JavaScript client this package uses (it bundles no types and
-// @types/phoenix lags the 1.8 API).
+// @types/phoenix lags the 1.8 API). @hublink/test-hub's tests include this file too.
 declare module "phoenix" {
   export interface Push {
     receive(status: "ok" | "error" | "timeout", callback: (response: unknown) => void): Push;
   }
   export class Channel {
     join(timeout?: number): Push;
+    /** Waits for a reply; the client itself never uses it (NervesHub never replies to pushes). */
+    push(event: string, payload: object, timeout?: number): Push;
     leave(timeout?: number): Push;
     on(
       event: string,
