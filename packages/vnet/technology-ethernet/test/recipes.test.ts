@@ -386,11 +386,12 @@ const ieee8021xOptions: Record<string, unknown> = {
 };
 
 function commandText(command: Command): string {
+  if ("step" in command) {
+    const { step, ...fields } = command;
+    return `step ${step} ${JSON.stringify(fields)}`;
+  }
   if ("run" in command) return command.run.join(" ");
-  if ("runIgnoringErrors" in command)
-    return `[ignore errors] ${command.runIgnoringErrors.join(" ")}`;
-  const { step, ...fields } = command;
-  return `step ${step} ${JSON.stringify(fields)}`;
+  return `[ignore errors] ${command.runIgnoringErrors.join(" ")}`;
 }
 
 /** A recipe as reviewable text: one line per command, file contents indented. */
