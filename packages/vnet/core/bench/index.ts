@@ -10,7 +10,7 @@
 import { cpus, release } from "node:os";
 import { join } from "node:path";
 import { Lab, startUdhcpd, waitFor } from "@testing/netlab";
-import { EngineInNamespace } from "../test/integration/fixtures/engine-in-namespace.js";
+import { startEngine } from "../test/integration/fixtures/engine.js";
 import { InternetStandIn } from "../test/integration/fixtures/internet-stand-in.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
@@ -53,7 +53,7 @@ try {
   });
   const internet = await InternetStandIn.start(isp, "203.0.113.10", 8080);
   const tmpDir = join(lab.dir, "vnet");
-  const engine = await EngineInNamespace.start(device, {
+  const engine = await startEngine(device, {
     tmpDir,
     resolvConfPath: join(lab.dir, "resolv.conf"),
     persistenceDir: null,
@@ -155,7 +155,7 @@ try {
     await hub.addAddress(`p${index}`, `10.90.${index}.1/24`);
   }
   const hubInternet = await InternetStandIn.start(hub, "203.0.113.20", 8080);
-  const many = await EngineInNamespace.start(multi, {
+  const many = await startEngine(multi, {
     tmpDir: join(lab.dir, "vnet-multi"),
     resolvConfPath: join(lab.dir, "resolv-multi.conf"),
     persistenceDir: null,

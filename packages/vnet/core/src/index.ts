@@ -85,6 +85,7 @@ export type {
   IPv4Config,
   IPv4DhcpConfig,
   IPv4DisabledConfig,
+  IPv4RawConfigOptions,
   IPv4StaticConfig,
   NormalizedIPv4Config,
   NormalizedIPv4Static,
@@ -101,6 +102,21 @@ export {
   isPlainObject,
   rejectUnknownFields,
 } from "./ipv4/validate.js";
+export type { Dhcpv6Options } from "./ipv6/dhcpv6-client.js";
+export { dhcpv6ClientService, parseDhcpv6Options } from "./ipv6/dhcpv6-client.js";
+// IPv6 helpers for technologies
+export type {
+  IPv6Config,
+  IPv6Dhcpv6Config,
+  IPv6DisabledConfig,
+  IPv6RawConfigOptions,
+  IPv6RawConfigParts,
+  IPv6SlaacConfig,
+  IPv6StaticConfig,
+  NormalizedIPv6Config,
+  NormalizedIPv6Static,
+} from "./ipv6/ipv6-config.js";
+export { dhclient6Conf, dhcpv6Paths, ipv6RawConfig, normalizeIPv6 } from "./ipv6/ipv6-config.js";
 export type { Logger } from "./log.js";
 export { consoleLogger, EXTRA_SECRET_KEYS, redactConfig, silentLogger } from "./log.js";
 export type { EventChannel } from "./notify/event-channel.js";
@@ -120,6 +136,8 @@ export {
   flatFilePersistence,
   PersistenceError,
 } from "./persistence/persistence.js";
+export type { PropertyCondition } from "./property-condition.js";
+export { matchesPartially } from "./property-condition.js";
 export type {
   BuiltInStep,
   Command,

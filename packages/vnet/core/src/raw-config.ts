@@ -43,12 +43,15 @@ export interface DnsSetStep {
   readonly ifname: string;
   readonly domain: string | null;
   readonly name_servers: readonly string[];
+  /** Which of the interface's sources this is (`ipv4` when absent, `ipv6`, ...). */
+  readonly source?: string;
 }
 
-/** Remove `ifname`'s name servers and search domain from the owned resolv.conf. */
+/** Remove `ifname`'s name servers and search domain (of `source`, default `ipv4`). */
 export interface DnsClearStep {
   readonly step: "dns.clear";
   readonly ifname: string;
+  readonly source?: string;
 }
 
 /** Delete every property under `["interface", ifname, ...path]`. */

@@ -35,6 +35,8 @@ export interface Programs {
   readonly udhcpd: readonly string[];
   /** Default `["mkfifo"]` (coreutils or busybox). */
   readonly mkfifo: readonly string[];
+  /** The DHCPv6 client, ISC dhclient. Default `["dhclient"]`. */
+  readonly dhclient: readonly string[];
 }
 
 /** One subnet of an interface: an address on it and its prefix length. */
@@ -65,10 +67,20 @@ export interface RoutingControl {
   onChange(ifname: string, listener: (routing: InterfaceRouting | undefined) => void): () => void;
 }
 
-/** The per-interface part of the owned resolv.conf. */
+/**
+ * The per-interface part of the owned resolv.conf. An interface may have several sources (IPv4
+ * from DHCP or static addressing, IPv6 from DHCPv6 or static addressing), each set and cleared on
+ * its own; `source` defaults to `"ipv4"`. An interface's servers are listed IPv4 source first,
+ * then the others by name; its search domain is the first source's that has one.
+ */
 export interface NameServerControl {
-  setup(ifname: string, domain: string | null, nameServers: readonly string[]): void;
-  clear(ifname: string): void;
+  setup(
+    ifname: string,
+    domain: string | null,
+    nameServers: readonly string[],
+    source?: string,
+  ): void;
+  clear(ifname: string, source?: string): void;
 }
 
 /** Settings and evidence for connectivity checkers. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { JsonObject } from "../src/config.js";
 import { dhcpClientService } from "../src/ipv4/dhcp-client.js";
 import type { Service } from "../src/technology.js";
 import { fakeServiceContext } from "./helpers/service-context.js";
@@ -18,12 +19,13 @@ const bound = (extra: Record<string, string> = {}) => ({
   },
 });
 
-async function started() {
+async function started(extraOptions: JsonObject = {}) {
   const h = fakeServiceContext();
   // The service's settled() resolves once every event so far is applied: no guessing.
   const service = (await dhcpClientService(h.context, {
     hostname: "box",
     request_options: ["ntpsrv"],
+    ...extraOptions,
   })) as Service & { settled(): Promise<void> };
   const channel = h.channels[0]!;
   return { h, service, channel };
@@ -57,6 +59,51 @@ describe("dhcp-client service (udhcpc driven through the event relay)", () => {
     await service.settled();
     expect(h.runner.started[0]!.stopped).toBe(true);
     await service.stop();
+  });
+
+  it("with run_while: runs udhcpc only while carrier and the condition hold (an 802.1X port)", async () => {
+    const eap = ["interface", "eth0", "eap_status"];
+    const { h, service, channel } = await started({
+      run_while: { path: eap, matches: { authorized: true } },
+    });
+    h.table.put(["interface", "eth0", "lower_up"], true);
+    h.table.put(eap, { status: "started", authorized: false });
+    await service.settled();
+    expect(h.runner.started).toEqual([]); // carrier, but the port is not authorized yet
+    h.table.put(eap, { status: "success", authorized: true, method: "PEAP" });
+    await service.settled();
+    expect(h.runner.started).toHaveLength(1);
+    channel.emit(bound());
+    await service.settled();
+    expect(h.routing.get("eth0")?.gateway).toBe("10.0.0.1");
+    // Re-authentication keeps the port authorized: nothing changes.
+    h.table.put(eap, { status: "started", authorized: true, method: "PEAP" });
+    await service.settled();
+    expect(h.runner.started).toHaveLength(1);
+    expect(h.runner.started[0]!.stopped).toBe(false);
+    // Rejected: the client stops as on carrier loss and the lease is forgotten.
+    h.table.put(eap, { status: "failure", authorized: false });
+    await service.settled();
+    expect(h.runner.started[0]!.stopped).toBe(true);
+    expect(h.routing.get("eth0")?.gateway ?? null).toBeNull();
+    expect(h.table.has(["interface", "eth0", "dhcp_options"])).toBe(false);
+    // The property going away closes the condition too; coming back opens it.
+    h.table.delete(eap);
+    h.table.put(eap, { status: "success", authorized: true });
+    await service.settled();
+    expect(h.runner.started).toHaveLength(2);
+    // Carrier loss still stops it whatever the condition says.
+    h.table.put(["interface", "eth0", "lower_up"], false);
+    await service.settled();
+    expect(h.runner.started[1]!.stopped).toBe(true);
+    await service.stop();
+  });
+
+  it("rejects a malformed run_while", async () => {
+    const h = fakeServiceContext();
+    await expect(
+      dhcpClientService(h.context, { run_while: { path: "eth0", matches: true } }),
+    ).rejects.toThrow("run_while must be { path: string[], matches }");
   });
 
   it("bound: replaces the address, records route and name servers, publishes dhcp_options", async () => {

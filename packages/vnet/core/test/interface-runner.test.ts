@@ -128,7 +128,12 @@ function harness(): Harness {
           routing,
           nameServers,
           technologyContext: createTechnologyContext({ tmpDir: dir }),
-          programs: { udhcpc: ["udhcpc"], udhcpd: ["udhcpd"], mkfifo: ["mkfifo"] },
+          programs: {
+            udhcpc: ["udhcpc"],
+            udhcpd: ["udhcpd"],
+            mkfifo: ["mkfifo"],
+            dhclient: ["dhclient"],
+          },
           sysClassNet: "/nonexistent/sys/class/net",
           connectivity: {
             timing: DEFAULT_CONNECTIVITY_TIMING,

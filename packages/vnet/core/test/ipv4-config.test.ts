@@ -195,6 +195,15 @@ describe("ipv4RawConfig", () => {
     expect(
       ipv4RawConfig("eth0", { method: "dhcp" }, context, { hostname: "override" }).services?.[0],
     ).toEqual({ service: "dhcp-client", options: { hostname: "override", request_options: [] } });
+    const runWhile = { path: ["interface", "eth0", "eap_status"], matches: { authorized: true } };
+    expect(ipv4RawConfig("eth0", { method: "dhcp" }, context, { runWhile }).services?.[0]).toEqual({
+      service: "dhcp-client",
+      options: { hostname: "box", request_options: [], run_while: runWhile },
+    });
+    // Only DHCP has a client to hold back.
+    expect(
+      ipv4RawConfig("eth0", { method: "disabled" }, context, { runWhile }).services,
+    ).toBeUndefined();
   });
 
   it("static with a gateway: address, route, name servers, internet checker", () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PropertyTable } from "@runtime/property-table";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NameResolver } from "../src/dns/name-resolver.js";
+import { combineSources, NameResolver } from "../src/dns/name-resolver.js";
 import {
   mergeNameServers,
   type NameServerEntry,
@@ -138,6 +138,55 @@ describe("NameResolver", () => {
     expect(await readFile(target, "utf8")).toContain("nameserver 10.0.0.1");
     const { lstat } = await import("node:fs/promises");
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
+  });
+});
+
+describe("NameResolver sources per interface", () => {
+  it("keeps IPv4 and IPv6 servers of one interface apart, lists IPv4 first, clears each alone", async () => {
+    const table = new PropertyTable();
+    const resolver = new NameResolver({
+      table,
+      logger: silentLogger,
+      resolvConfPath: null,
+      globalNameServers: [],
+    });
+    await resolver.start();
+    resolver.setup("eth0", null, ["fd00::53", "10.0.0.1"], "ipv6");
+    resolver.setup("eth0", "lan", ["10.0.0.1"]);
+    resolver.setup("wlan0", null, ["10.1.0.1"]);
+    await resolver.settled();
+    // eth0: its IPv4 server first, the IPv6 one after (the duplicate 10.0.0.1 listed once).
+    expect(table.get(["name_servers"])).toEqual([
+      { address: "10.0.0.1", from: ["eth0"] },
+      { address: "10.1.0.1", from: ["wlan0"] },
+      { address: "fd00::53", from: ["eth0"] },
+    ]);
+    expect(resolver.render()).toContain("search lan");
+    // A DHCPv4 deconfig clears the IPv4 source only.
+    resolver.clear("eth0");
+    await resolver.settled();
+    expect(table.get(["name_servers"])).toEqual([
+      { address: "fd00::53", from: ["eth0"] },
+      { address: "10.1.0.1", from: ["wlan0"] },
+      { address: "10.0.0.1", from: ["eth0"] },
+    ]);
+    resolver.clear("eth0", "ipv6");
+    resolver.clear("eth0", "never-set");
+    await resolver.settled();
+    expect(table.get(["name_servers"])).toEqual([{ address: "10.1.0.1", from: ["wlan0"] }]);
+    await resolver.stop();
+  });
+
+  it("combineSources: ipv4 first, then by name; first domain wins; no duplicates", () => {
+    expect(
+      combineSources(
+        new Map([
+          ["static6", { domain: "six.example", nameServers: ["fd00::1"] }],
+          ["dhcpv6", { domain: null, nameServers: ["fd00::2", "fd00::1"] }],
+          ["ipv4", { domain: null, nameServers: ["10.0.0.1"] }],
+        ]),
+      ),
+    ).toEqual({ domain: "six.example", nameServers: ["10.0.0.1", "fd00::2", "fd00::1"] });
   });
 });
 

@@ -15,6 +15,29 @@ export interface NameResolverOptions {
   readonly globalNameServers: readonly string[];
 }
 
+/** The source of `setup`/`clear` calls that name none: IPv4 addressing (DHCP or static). */
+export const DEFAULT_NAME_SERVER_SOURCE = "ipv4";
+
+/**
+ * An interface's sources as one entry: servers of the `ipv4` source first, then of the others
+ * by source name, duplicates dropped; the domain of the first source (same order) that has one.
+ */
+export function combineSources(sources: ReadonlyMap<string, NameServerEntry>): NameServerEntry {
+  const order = [...sources.keys()].sort((a, b) =>
+    a === DEFAULT_NAME_SERVER_SOURCE ? -1 : b === DEFAULT_NAME_SERVER_SOURCE ? 1 : a < b ? -1 : 1,
+  );
+  const nameServers: string[] = [];
+  let domain: string | null = null;
+  for (const source of order) {
+    const entry = sources.get(source)!;
+    for (const server of entry.nameServers) {
+      if (!nameServers.includes(server)) nameServers.push(server);
+    }
+    domain ??= entry.domain;
+  }
+  return { domain, nameServers };
+}
+
 /**
  * Owns one resolv.conf: every change rewrites the whole file atomically (temp + fsync + rename)
  * and republishes `["name_servers"]`. Writes are coalesced: while one is in progress, later
@@ -22,7 +45,8 @@ export interface NameResolverOptions {
  * `/etc/resolv.conf -> /tmp/resolv.conf`) is followed, so its target is replaced, not the link.
  */
 export class NameResolver implements NameServerControl {
-  private readonly entries = new Map<string, NameServerEntry>();
+  /** Per interface, per source (`ipv4`, `dhcpv6`, ...). */
+  private readonly entries = new Map<string, Map<string, NameServerEntry>>();
   private readonly globalServers: string[];
   private writing: Promise<void> | undefined;
   private dirty = false;
@@ -45,7 +69,12 @@ export class NameResolver implements NameServerControl {
     await this.settled();
   }
 
-  setup(ifname: string, domain: string | null, nameServers: readonly string[]): void {
+  setup(
+    ifname: string,
+    domain: string | null,
+    nameServers: readonly string[],
+    source: string = DEFAULT_NAME_SERVER_SOURCE,
+  ): void {
     const servers: string[] = [];
     for (const server of nameServers) {
       const parsed = parseAddress(server);
@@ -55,7 +84,8 @@ export class NameResolver implements NameServerControl {
       domain: domain && domain.trim() !== "" ? domain.trim() : null,
       nameServers: servers,
     };
-    const existing = this.entries.get(ifname);
+    const sources = this.entries.get(ifname) ?? new Map<string, NameServerEntry>();
+    const existing = sources.get(source);
     if (
       existing &&
       existing.domain === entry.domain &&
@@ -63,12 +93,16 @@ export class NameResolver implements NameServerControl {
     ) {
       return;
     }
-    this.entries.set(ifname, entry);
+    sources.set(source, entry);
+    this.entries.set(ifname, sources);
     this.changed();
   }
 
-  clear(ifname: string): void {
-    if (this.entries.delete(ifname)) this.changed();
+  clear(ifname: string, source: string = DEFAULT_NAME_SERVER_SOURCE): void {
+    const sources = this.entries.get(ifname);
+    if (!sources?.delete(source)) return;
+    if (sources.size === 0) this.entries.delete(ifname);
+    this.changed();
   }
 
   /** Resolves once the file reflects every change made so far. */
@@ -78,7 +112,7 @@ export class NameResolver implements NameServerControl {
 
   /** The text the file holds (or would hold). */
   render(): string {
-    return renderResolvConf(mergeNameServers(this.globalServers, this.entries));
+    return renderResolvConf(mergeNameServers(this.globalServers, this.perInterface()));
   }
 
   async stop(): Promise<void> {
@@ -86,8 +120,15 @@ export class NameResolver implements NameServerControl {
     this.options.table.delete(["name_servers"]);
   }
 
+  /** One entry per interface: its sources combined (see {@link combineSources}). */
+  private perInterface(): Map<string, NameServerEntry> {
+    const combined = new Map<string, NameServerEntry>();
+    for (const [ifname, sources] of this.entries) combined.set(ifname, combineSources(sources));
+    return combined;
+  }
+
   private changed(): void {
-    const merged = mergeNameServers(this.globalServers, this.entries);
+    const merged = mergeNameServers(this.globalServers, this.perInterface());
     this.options.table.put(["name_servers"], merged.nameServers);
     this.dirty = true;
     if (!this.writing) this.writing = this.writeLoop();

@@ -35,6 +35,7 @@ import { NameResolver } from "../dns/name-resolver.js";
 import { inSubnet, parseAddress } from "../ip/address.js";
 import { dhcpClientService } from "../ipv4/dhcp-client.js";
 import { dhcpServerService } from "../ipv4/dhcp-server.js";
+import { dhcpv6ClientService } from "../ipv6/dhcpv6-client.js";
 import { consoleLogger, describeConfig, errorMessage, type Logger, redactConfig } from "../log.js";
 import { InterfaceRunner, type RunnerDependencies } from "../machine/interface-runner.js";
 import { BUILT_IN_STEPS } from "../machine/steps.js";
@@ -67,6 +68,7 @@ export const DEFAULT_PROGRAMS: Programs = Object.freeze({
   udhcpc: Object.freeze(["busybox", "udhcpc"]),
   udhcpd: Object.freeze(["busybox", "udhcpd"]),
   mkfifo: Object.freeze(["mkfifo"]),
+  dhclient: Object.freeze(["dhclient"]),
 });
 
 export interface VintageNetOptions {
@@ -220,6 +222,7 @@ export class VintageNet {
     const services = new Map<string, ServiceFactory>([
       ["dhcp-client", dhcpClientService],
       ["dhcp-server", dhcpServerService],
+      ["dhcpv6-client", dhcpv6ClientService],
       ["internet-checker", internetCheckerService],
       ["lan-checker", lanCheckerService],
     ]);

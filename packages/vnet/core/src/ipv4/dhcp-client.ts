@@ -7,6 +7,11 @@ import { netmaskToPrefix } from "../ip/address.js";
 import { errorMessage } from "../log.js";
 import type { EventChannel } from "../notify/event-channel.js";
 import type { EventRecord } from "../notify/script.js";
+import {
+  conditionHolds,
+  type PropertyCondition,
+  parsePropertyCondition,
+} from "../property-condition.js";
 import { logOutput } from "../supervision.js";
 import type { Service, ServiceContext, ServiceFactory } from "../technology.js";
 import { type DhcpOptions, parseDhcpOptions } from "./dhcp-options.js";
@@ -53,7 +58,9 @@ function stringList(value: unknown): string[] {
  * Events arrive through the engine's FIFO relay (no process start per event) and are applied
  * one at a time, in order.
  *
- * Options: `hostname` (sent as option 12), `request_options` (udhcpc `-O`).
+ * Options: `hostname` (sent as option 12), `request_options` (udhcpc `-O`), `run_while` (a
+ * {@link PropertyCondition}: udhcpc runs only while it holds too, e.g. an 802.1X port being
+ * authorized; when it stops holding, the client stops as on carrier loss).
  */
 export const dhcpClientService: ServiceFactory = async (context, options) => {
   const client = new DhcpClient(context, options);
@@ -69,6 +76,8 @@ class DhcpClient implements Service {
   private unsubscribe: (() => void) | undefined;
   private readonly argv: string[];
   private readonly optionsPath: readonly string[];
+  private readonly runWhile: PropertyCondition | undefined;
+  private carrierUp = false;
 
   constructor(
     private readonly context: ServiceContext,
@@ -86,6 +95,7 @@ class DhcpClient implements Service {
       ...stringList(options.request_options).flatMap((option) => ["-O", option]),
     ];
     this.optionsPath = ["interface", context.ifname, "dhcp_options"];
+    this.runWhile = parsePropertyCondition(options.run_while, "dhcp-client option run_while");
   }
 
   async start(): Promise<void> {
@@ -93,12 +103,26 @@ class DhcpClient implements Service {
     this.channel = await context.openEventChannel("udhcpc");
     this.channel.onRecord((record) => this.enqueue(() => this.onEvent(record)));
     const lowerUp = ["interface", context.ifname, "lower_up"] as const;
-    this.unsubscribe = context.table.subscribe(lowerUp, (event) =>
-      this.enqueue(() => this.onLowerUp(event.value === true)),
-    );
-    this.enqueue(async () =>
-      this.onLowerUp(context.table.get(lowerUp) === true || (await this.carrier())),
-    );
+    const unsubscribers = [
+      context.table.subscribe(lowerUp, (event) =>
+        this.enqueue(() => {
+          this.carrierUp = event.value === true;
+          return this.update();
+        }),
+      ),
+    ];
+    if (this.runWhile) {
+      unsubscribers.push(
+        context.table.subscribe(this.runWhile.path, () => this.enqueue(() => this.update())),
+      );
+    }
+    this.unsubscribe = () => {
+      for (const unsubscribe of unsubscribers) unsubscribe();
+    };
+    this.enqueue(async () => {
+      this.carrierUp = context.table.get(lowerUp) === true || (await this.carrier());
+      return this.update();
+    });
   }
 
   /** Resolves once every event received so far has been applied (tests, diagnostics). */
@@ -126,8 +150,10 @@ class DhcpClient implements Service {
     return this.queue;
   }
 
-  private async onLowerUp(up: boolean): Promise<void> {
+  /** Runs udhcpc while the link has carrier and `run_while` holds; stops it otherwise. */
+  private async update(): Promise<void> {
     if (this.context.signal.aborted) return;
+    const up = this.carrierUp && conditionHolds(this.context.table, this.runWhile);
     if (up && !this.daemon) {
       const { context } = this;
       this.daemon = supervise(context.runner, this.argv, {

@@ -5,6 +5,7 @@ import {
   netmaskToPrefix,
   subnetAddress,
 } from "../ip/address.js";
+import type { PropertyCondition } from "../property-condition.js";
 import type { Command, RawConfigParts, ServiceSpec } from "../raw-config.js";
 import type { TechnologyContext } from "../technology.js";
 import {
@@ -225,6 +226,18 @@ function normalizeStatic(
   };
 }
 
+/** Options of {@link ipv4RawConfig}. */
+export interface IPv4RawConfigOptions {
+  /** DHCP client hostname (option 12). Default the context's (the system hostname). */
+  readonly hostname?: string;
+  /**
+   * DHCP only: run the client only while this property condition holds as well as carrier, e.g.
+   * `{ path: ["interface", ifname, "eap_status"], matches: { authorized: true } }` on an 802.1X
+   * port, where DHCP before authorization is dropped by the switch.
+   */
+  readonly runWhile?: PropertyCondition;
+}
+
 function flushCommand(ifname: string): Command {
   return { runIgnoringErrors: ["ip", "-4", "addr", "flush", "dev", ifname, "label", ifname] };
 }
@@ -252,7 +265,7 @@ export function ipv4RawConfig(
   ifname: string,
   ipv4: NormalizedIPv4Config,
   context: TechnologyContext,
-  options: { hostname?: string } = {},
+  options: IPv4RawConfigOptions = {},
 ): RawConfigParts {
   const linkUp: Command = { run: ["ip", "link", "set", ifname, "up"] };
   switch (ipv4.method) {
@@ -264,6 +277,14 @@ export function ipv4RawConfig(
         options: {
           hostname: options.hostname ?? context.hostname,
           request_options: [...(ipv4.dhcp_request_options ?? [])],
+          ...(options.runWhile
+            ? {
+                run_while: {
+                  path: [...options.runWhile.path],
+                  matches: options.runWhile.matches,
+                },
+              }
+            : {}),
         },
       };
       return {

@@ -476,11 +476,11 @@ export class InterfaceRunner {
       onChange: (ifname, listener) => deps.routing.onChange(ifname, listener),
     };
     const nameServers: NameServerControl = {
-      setup: (ifname, domain, servers) => {
-        if (!signal.aborted) deps.nameServers.setup(ifname, domain, servers);
+      setup: (ifname, domain, servers, source) => {
+        if (!signal.aborted) deps.nameServers.setup(ifname, domain, servers, source);
       },
-      clear: (ifname) => {
-        if (!signal.aborted) deps.nameServers.clear(ifname);
+      clear: (ifname, source) => {
+        if (!signal.aborted) deps.nameServers.clear(ifname, source);
       },
     };
     return {

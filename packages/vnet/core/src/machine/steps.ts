@@ -34,6 +34,16 @@ function stringList(step: StepCommand, field: string): string[] {
   return value as string[];
 }
 
+/** The optional `source` of dns steps (default: the name resolver's, `ipv4`). */
+function optionalSource(step: StepCommand): string | undefined {
+  const value = (step as unknown as Record<string, unknown>).source;
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(`step ${step.step}: source must be a non-empty string`);
+  }
+  return value;
+}
+
 /** Handlers of the named steps core interprets (see `BuiltInStep`). */
 export const BUILT_IN_STEPS: Readonly<Record<string, StepHandler>> = Object.freeze({
   "routes.set": (step, context) => {
@@ -55,10 +65,11 @@ export const BUILT_IN_STEPS: Readonly<Record<string, StepHandler>> = Object.free
       requireString(step, "ifname"),
       domain,
       stringList(step, "name_servers"),
+      optionalSource(step),
     );
   },
   "dns.clear": (step, context) => {
-    context.nameServers.clear(requireString(step, "ifname"));
+    context.nameServers.clear(requireString(step, "ifname"), optionalSource(step));
   },
   "properties.delete": (step, context) => {
     const path = stringList(step, "path");

@@ -1,5 +1,5 @@
 /**
- * The event relay: udhcpc (`-s`) and udhcpd (`notify_file`) run a tiny POSIX sh script on every
+ * The event relay: udhcpc (`-s`), udhcpd (`notify_file`) and dhclient (`-sf`) run a tiny POSIX sh script on every
  * event; it frames the event as one record and writes it into a FIFO the engine reads. No
  * Node.js process starts per event (VintageNet uses a small C program, beam_notify, for this).
  *
@@ -12,7 +12,10 @@
 
 export const FIELD_SEPARATOR = "\x1f";
 
-/** udhcpc's environment variables (VintageNet's list, §7.3 of the reference) forwarded per event. */
+/**
+ * Environment variables forwarded per event: udhcpc's (VintageNet's list, §7.3 of the
+ * reference), then dhclient -6's (the DHCPv6 client).
+ */
 export const RELAYED_VARIABLES = [
   "interface",
   "ip",
@@ -60,6 +63,20 @@ export const RELAYED_VARIABLES = [
   "opt58",
   "opt59",
   "opt77",
+  // dhclient -6 (ISC): the event is in `reason`, not in an argument.
+  "reason",
+  "new_ip6_address",
+  "new_ip6_prefixlen",
+  "old_ip6_address",
+  "old_ip6_prefixlen",
+  "new_ip6_prefix",
+  "new_dhcp6_name_servers",
+  "new_dhcp6_domain_search",
+  "new_dhcp6_server_id",
+  "new_max_life",
+  "new_preferred_life",
+  "new_renew",
+  "new_rebind",
 ] as const;
 
 /**

@@ -64,13 +64,21 @@ export function fakeServiceContext(options: FakeContextOptions = {}) {
     clock,
     logger,
     technology: createTechnologyContext({ tmpDir: "/tmp/vnet-test" }),
-    programs: { udhcpc: ["udhcpc"], udhcpd: ["udhcpd"], mkfifo: ["mkfifo"] },
+    programs: {
+      udhcpc: ["udhcpc"],
+      udhcpd: ["udhcpd"],
+      mkfifo: ["mkfifo"],
+      dhclient: ["dhclient"],
+    },
     sysClassNet: "/nonexistent/sys/class/net",
     routing,
     nameServers: {
-      setup: (ifname, domain, servers) =>
-        nameServerCalls.push(`setup ${ifname} ${domain} ${servers.join(",")}`),
-      clear: (ifname) => nameServerCalls.push(`clear ${ifname}`),
+      setup: (ifname, domain, servers, source) =>
+        nameServerCalls.push(
+          `setup ${ifname} ${domain} ${servers.join(",")}${source ? ` [${source}]` : ""}`,
+        ),
+      clear: (ifname, source) =>
+        nameServerCalls.push(`clear ${ifname}${source ? ` [${source}]` : ""}`),
     },
     connectivity: {
       timing: { ...DEFAULT_CONNECTIVITY_TIMING, ...options.timing },

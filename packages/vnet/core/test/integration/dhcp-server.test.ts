@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describeIntegration, runUdhcpc, useLab } from "@testing/netlab";
 import { expect, it } from "vitest";
 import type { DhcpdLease } from "../../src/index.js";
-import { EngineInNamespace } from "./fixtures/engine-in-namespace.js";
+import { startEngine } from "./fixtures/engine.js";
 
 describeIntegration(
   "DHCP server helper (udhcpd) with a real client",
@@ -14,7 +14,7 @@ describeIntegration(
       const device = await lab().namespace("device");
       const laptop = await lab().namespace("laptop");
       await lab().veth(device, "usb0", laptop, "eth0");
-      const engine = await EngineInNamespace.start(device, {
+      const engine = await startEngine(device, {
         tmpDir: join(lab().dir, "vnet"),
         resolvConfPath: join(lab().dir, "resolv.conf"),
         persistenceDir: null,

@@ -11,7 +11,7 @@ import {
 } from "@testing/netlab";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { AddressInfo, NameServerInfo } from "../../src/index.js";
-import { EngineInNamespace } from "./fixtures/engine-in-namespace.js";
+import { type EngineInNamespace, startEngine } from "./fixtures/engine.js";
 import { InternetStandIn } from "./fixtures/internet-stand-in.js";
 
 const ISP = "10.88.0.1";
@@ -56,7 +56,7 @@ describeIntegration(
       internet = await InternetStandIn.start(isp, INTERNET_HOST, INTERNET_PORT);
       tmpDir = join(lab().dir, "vnet");
       resolvConf = join(lab().dir, "resolv.conf");
-      engine = await EngineInNamespace.start(device, {
+      engine = await startEngine(device, {
         tmpDir,
         resolvConfPath: resolvConf,
         persistenceDir: join(lab().dir, "saved"),
@@ -68,7 +68,7 @@ describeIntegration(
 
     afterAll(async () => {
       // The last test stops the engine; this is only for a failure halfway.
-      if (engine && !engine.child.process.pid) return;
+      if (engine && !engine.child.pid) return;
       await engine?.child.stop().catch(() => {});
     });
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describeIntegration, startUdhcpd, useLab } from "@testing/netlab";
 import { expect, it } from "vitest";
 import type { AddressInfo } from "../../src/index.js";
-import { EngineInNamespace } from "./fixtures/engine-in-namespace.js";
+import { startEngine } from "./fixtures/engine.js";
 
 describeIntegration(
   "the example macvlan technology on a real kernel",
@@ -21,7 +21,7 @@ describeIntegration(
         end: "10.77.0.60",
         router: "10.77.0.1",
       });
-      const engine = await EngineInNamespace.start(device, {
+      const engine = await startEngine(device, {
         tmpDir: join(lab().dir, "vnet"),
         resolvConfPath: join(lab().dir, "resolv.conf"),
         persistenceDir: null,

@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { describeIntegration, useLab } from "@testing/netlab";
 import { expect, it } from "vitest";
-import { EngineInNamespace } from "./fixtures/engine-in-namespace.js";
+import { startEngine } from "./fixtures/engine.js";
 
 describeIntegration(
   "a saved configuration survives a restart of the engine",
@@ -21,7 +21,7 @@ describeIntegration(
         internetHosts: [{ host: "192.0.2.1", port: 53 }],
         defaultConfig: { eth0: { type: "lab", ipv4: { method: "disabled" } } },
       };
-      const first = await EngineInNamespace.start(device, options);
+      const first = await startEngine(device, options);
       await first.configure("eth0", {
         type: "lab",
         ipv4: { method: "static", address: "192.168.77.2", prefix_length: 24 },
@@ -34,7 +34,7 @@ describeIntegration(
         (await device.addresses("eth0")).some((address) => address.address === "192.168.77.2"),
       ).toBe(false);
 
-      const second = await EngineInNamespace.start(device, options);
+      const second = await startEngine(device, options);
       await second.waitForValue("interface/eth0/state", "configured");
       await second.waitFor("interface/eth0/addresses", (addresses) =>
         ((addresses as Array<{ address: string }> | undefined) ?? []).some(
