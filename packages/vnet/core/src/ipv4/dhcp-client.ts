@@ -12,6 +12,7 @@ import {
   type PropertyCondition,
   parsePropertyCondition,
 } from "../property-condition.js";
+import { SerialQueue } from "../serial-queue.js";
 import { logOutput } from "../supervision.js";
 import type { Service, ServiceContext, ServiceFactory } from "../technology.js";
 import { type DhcpOptions, parseDhcpOptions } from "./dhcp-options.js";
@@ -72,7 +73,7 @@ class DhcpClient implements Service {
   private channel: EventChannel | undefined;
   private daemon: SupervisedProcess | undefined;
   private applied: AppliedLease | undefined;
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue: SerialQueue;
   private unsubscribe: (() => void) | undefined;
   private readonly argv: string[];
   private readonly optionsPath: readonly string[];
@@ -83,6 +84,9 @@ class DhcpClient implements Service {
     private readonly context: ServiceContext,
     options: JsonObject,
   ) {
+    this.queue = new SerialQueue((error) =>
+      context.logger.error(`${context.ifname}: dhcp client: ${errorMessage(error)}`),
+    );
     const hostname = typeof options.hostname === "string" ? options.hostname : "";
     this.argv = [
       ...context.programs.udhcpc,
@@ -101,11 +105,11 @@ class DhcpClient implements Service {
   async start(): Promise<void> {
     const { context } = this;
     this.channel = await context.openEventChannel("udhcpc");
-    this.channel.onRecord((record) => this.enqueue(() => this.onEvent(record)));
+    this.channel.onRecord((record) => this.queue.add(() => this.onEvent(record)));
     const lowerUp = ["interface", context.ifname, "lower_up"] as const;
     const unsubscribers = [
       context.table.subscribe(lowerUp, (event) =>
-        this.enqueue(() => {
+        this.queue.add(() => {
           this.carrierUp = event.value === true;
           return this.update();
         }),
@@ -113,41 +117,30 @@ class DhcpClient implements Service {
     ];
     if (this.runWhile) {
       unsubscribers.push(
-        context.table.subscribe(this.runWhile.path, () => this.enqueue(() => this.update())),
+        context.table.subscribe(this.runWhile.path, () => this.queue.add(() => this.update())),
       );
     }
     this.unsubscribe = () => {
       for (const unsubscribe of unsubscribers) unsubscribe();
     };
-    this.enqueue(async () => {
+    this.queue.add(async () => {
       this.carrierUp = context.table.get(lowerUp) === true || (await this.carrier());
       return this.update();
     });
   }
 
   /** Resolves once every event received so far has been applied (tests, diagnostics). */
-  async settled(): Promise<void> {
-    let queue: Promise<void>;
-    do {
-      queue = this.queue;
-      await queue;
-    } while (queue !== this.queue);
+  settled(): Promise<void> {
+    return this.queue.settled();
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
-    await this.enqueue(async () => {
+    await this.queue.add(async () => {
       await this.stopDaemon();
     });
     await this.channel?.close();
     this.context.table.delete(this.optionsPath);
-  }
-
-  private enqueue(task: () => Promise<void>): Promise<void> {
-    this.queue = this.queue.then(task).catch((error) => {
-      this.context.logger.error(`${this.context.ifname}: dhcp client: ${errorMessage(error)}`);
-    });
-    return this.queue;
   }
 
   /** Runs udhcpc while the link has carrier and `run_while` holds; stops it otherwise. */

@@ -9,6 +9,7 @@ import {
   type PropertyCondition,
   parsePropertyCondition,
 } from "../property-condition.js";
+import { SerialQueue } from "../serial-queue.js";
 import { logOutput } from "../supervision.js";
 import type { Service, ServiceContext, ServiceFactory } from "../technology.js";
 
@@ -122,7 +123,7 @@ class Dhcpv6Client implements Service {
   private channel: EventChannel | undefined;
   private daemon: SupervisedProcess | undefined;
   private applied: AppliedAddress | undefined;
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue: SerialQueue;
   private unsubscribe: (() => void) | undefined;
   private readonly files: { config: string; lease: string; pid: string };
   private readonly optionsPath: readonly string[];
@@ -132,6 +133,9 @@ class Dhcpv6Client implements Service {
     private readonly context: ServiceContext,
     options: JsonObject,
   ) {
+    this.queue = new SerialQueue((error) =>
+      context.logger.error(`${context.ifname}: dhcpv6 client: ${errorMessage(error)}`),
+    );
     const path = (name: string) => {
       const value = options[name];
       if (typeof value !== "string" || !value.startsWith("/")) {
@@ -151,8 +155,8 @@ class Dhcpv6Client implements Service {
   async start(): Promise<void> {
     const { context } = this;
     this.channel = await context.openEventChannel("dhclient6");
-    this.channel.onRecord((record) => this.enqueue(() => this.onEvent(record)));
-    const update = () => this.enqueue(() => this.update());
+    this.channel.onRecord((record) => this.queue.add(() => this.onEvent(record)));
+    const update = () => this.queue.add(() => this.update());
     const unsubscribers = [
       context.table.subscribe(["interface", context.ifname, "lower_up"], update),
       context.table.subscribe(["interface", context.ifname, "addresses"], update),
@@ -165,30 +169,19 @@ class Dhcpv6Client implements Service {
   }
 
   /** Resolves once every event received so far has been applied (tests, diagnostics). */
-  async settled(): Promise<void> {
-    let queue: Promise<void>;
-    do {
-      queue = this.queue;
-      await queue;
-    } while (queue !== this.queue);
+  settled(): Promise<void> {
+    return this.queue.settled();
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
-    await this.enqueue(async () => {
+    await this.queue.add(async () => {
       await this.stopDaemon();
       // Tear-down's down commands flush the address and clear the `ipv6` name servers.
       this.applied = undefined;
       this.context.table.delete(this.optionsPath);
     });
     await this.channel?.close();
-  }
-
-  private enqueue(task: () => Promise<void>): Promise<void> {
-    this.queue = this.queue.then(task).catch((error) => {
-      this.context.logger.error(`${this.context.ifname}: dhcpv6 client: ${errorMessage(error)}`);
-    });
-    return this.queue;
   }
 
   /**
