@@ -7,7 +7,7 @@ import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { type DownloadOptions, interfaceForAddress } from "@hublink/downloader";
 import { type CommandRunner, createCommandRunner } from "@runtime/command";
-import { DeviceError, redactSecrets } from "@runtime/errors";
+import { DeviceError, errorMessage, redactSecrets } from "@runtime/errors";
 import {
   autoRevertDetected,
   Firmware,
@@ -791,7 +791,7 @@ export class HubLink extends EventEmitter<HubLinkEvents> {
         return {
           ok: false,
           kind: "unexpected",
-          reason: error instanceof Error ? error.message : String(error),
+          reason: errorMessage(error),
         };
       }
     };

@@ -1,3 +1,4 @@
+import { errorMessage } from "@runtime/errors";
 // The update decision state machine (reference §5.3), pure: events in, effects out. The edge
 // (update-manager.ts) performs the effects: pushes to the server, asks the application, starts the
 // updater, reboots.
@@ -82,7 +83,7 @@ export function normalizeDecision(answer: unknown): NormalizedDecision {
       return {
         kind: "apply",
         valid: false,
-        why: `updateAvailable threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
+        why: `updateAvailable threw: ${errorMessage(thrown)}`,
       };
     }
     if (typeof record.ignore === "string") return { kind: "ignore", reason: record.ignore };

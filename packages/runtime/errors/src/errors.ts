@@ -13,6 +13,11 @@ export class DeviceError extends Error {
   }
 }
 
+/** The message of anything thrown: an Error's `message`, or the value as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** One problem with one field of some input. */
 export interface ValidationIssue {
   /** Dotted path of the field, e.g. `ipv4.address` or `networks[0].psk`; `` for the whole input. */

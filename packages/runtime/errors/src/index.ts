@@ -1,3 +1,3 @@
 export type { ValidationIssue } from "./errors.js";
-export { DeviceError, fieldPath, ValidationError } from "./errors.js";
+export { DeviceError, errorMessage, fieldPath, ValidationError } from "./errors.js";
 export { isSecretField, REDACTED, redactSecrets } from "./redact.js";

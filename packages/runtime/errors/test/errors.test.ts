@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   DeviceError,
+  errorMessage,
   fieldPath,
   isSecretField,
   REDACTED,
@@ -37,6 +38,16 @@ describe("ValidationError", () => {
   it("accepts a custom code and refuses no issues", () => {
     expect(new ValidationError({ path: "", value: 1, reason: "r" }, "BAD").code).toBe("BAD");
     expect(() => new ValidationError([])).toThrow(TypeError);
+  });
+});
+
+describe("errorMessage", () => {
+  it("gives an Error's message (subclasses too) and anything else as text", () => {
+    expect(errorMessage(new Error("disk full"))).toBe("disk full");
+    expect(errorMessage(new DeviceError("TIMEOUT", "no answer"))).toBe("no answer");
+    expect(errorMessage("plain string")).toBe("plain string");
+    expect(errorMessage(42)).toBe("42");
+    expect(errorMessage(undefined)).toBe("undefined");
   });
 });
 

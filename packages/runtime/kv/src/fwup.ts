@@ -6,6 +6,7 @@
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import type { CommandRunner, ProcessExit, RunningProcess } from "@runtime/command";
+import { errorMessage } from "@runtime/errors";
 import { FwupError } from "./errors.js";
 import {
   encodeFwupInput,
@@ -119,9 +120,7 @@ export function startFwup(
         options.onFrame?.(frame);
       } catch (error) {
         // A failing progress callback must not abort a firmware update; it is reported instead.
-        process.emitWarning(
-          `startFwup: onFrame threw: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        process.emitWarning(`startFwup: onFrame threw: ${errorMessage(error)}`);
       }
       // With the handshake fwup waits for EOF on stdin after its last record.
       if (options.exitHandshake && (frame.type === "OK" || frame.type === "ER")) {

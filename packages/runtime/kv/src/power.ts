@@ -4,7 +4,7 @@
  */
 import { open } from "node:fs/promises";
 import type { CommandRunner } from "@runtime/command";
-import { DeviceError } from "@runtime/errors";
+import { DeviceError, errorMessage } from "@runtime/errors";
 
 export type PowerAction = "reboot" | "poweroff" | "halt";
 
@@ -152,10 +152,7 @@ export class PowerError extends DeviceError {
     super(
       "POWER_FAILED",
       `${action} failed: ${errors
-        .map(
-          ({ strategy, error }) =>
-            `${strategy}: ${error instanceof Error ? error.message : String(error)}`,
-        )
+        .map(({ strategy, error }) => `${strategy}: ${errorMessage(error)}`)
         .join("; ")}`,
     );
   }
@@ -255,9 +252,7 @@ export class Power {
       try {
         await hook(action);
       } catch (error) {
-        this.logger.warn(
-          `power: shutdown hook ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        this.logger.warn(`power: shutdown hook ${name} failed: ${errorMessage(error)}`);
       } finally {
         running.delete(entry);
       }

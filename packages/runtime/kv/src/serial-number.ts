@@ -1,4 +1,5 @@
 import type { CommandRunner } from "@runtime/command";
+import { errorMessage } from "@runtime/errors";
 import { KEYS } from "./firmware-rules.js";
 import type { KV } from "./kv.js";
 
@@ -50,9 +51,7 @@ export async function readSerialNumberWithSource(
       if (fromCommand) return { serialNumber: fromCommand, source: "command" };
     } catch (error) {
       // A missing boardid is normal on many systems: say so once per call, quietly.
-      logger.warn(
-        `serial number: ${command.join(" ")} gave none (${error instanceof Error ? error.message : String(error)})`,
-      );
+      logger.warn(`serial number: ${command.join(" ")} gave none (${errorMessage(error)})`);
     }
   }
 
@@ -61,9 +60,7 @@ export async function readSerialNumberWithSource(
       const fromProvider = usable(await options.provider());
       if (fromProvider) return { serialNumber: fromProvider, source: "provider" };
     } catch (error) {
-      logger.warn(
-        `serial number: provider failed (${error instanceof Error ? error.message : String(error)})`,
-      );
+      logger.warn(`serial number: provider failed (${errorMessage(error)})`);
     }
   }
   return { serialNumber: options.fallback ?? UNCONFIGURED_SERIAL_NUMBER, source: "fallback" };

@@ -3,6 +3,7 @@
  * Everything else (layout, CRC, choice of copy, serialization) is in env-codec.ts.
  */
 import { open, readFile } from "node:fs/promises";
+import { errorMessage } from "@runtime/errors";
 import type { EnvChanges, KvBackend } from "./backend.js";
 import {
   type EnvImage,
@@ -47,10 +48,6 @@ function describe(location: EnvLocation): string {
   return `${location.path} @ 0x${location.offset.toString(16)}`;
 }
 
-function errnoText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Reads `size` bytes at `offset`; `undefined` when the file ends first (an image file that was
  * never written that far). Throws `ENV_DEVICE_UNREADABLE` when the file cannot be opened or read.
@@ -75,7 +72,7 @@ async function readBlock(location: EnvLocation): Promise<Buffer | undefined> {
   } catch (error) {
     throw new UBootEnvError(
       "ENV_DEVICE_UNREADABLE",
-      `cannot read the U-Boot environment at ${describe(location)}: ${errnoText(error)}`,
+      `cannot read the U-Boot environment at ${describe(location)}: ${errorMessage(error)}`,
       { path: location.path, cause: error },
     );
   } finally {
@@ -106,7 +103,7 @@ async function writeBlock(location: EnvLocation, block: Buffer): Promise<void> {
   } catch (error) {
     throw new UBootEnvError(
       "ENV_WRITE_FAILED",
-      `cannot write the U-Boot environment at ${describe(location)}: ${errnoText(error)}`,
+      `cannot write the U-Boot environment at ${describe(location)}: ${errorMessage(error)}`,
       { path: location.path, cause: error },
     );
   } finally {
@@ -152,7 +149,7 @@ export class UBootEnvBackend implements KvBackend {
     } catch (error) {
       throw new UBootEnvError(
         "ENV_CONFIG_UNREADABLE",
-        `cannot read the U-Boot environment configuration ${path}: ${errnoText(error)}`,
+        `cannot read the U-Boot environment configuration ${path}: ${errorMessage(error)}`,
         { path, cause: error },
       );
     }

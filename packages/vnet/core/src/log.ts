@@ -41,6 +41,4 @@ export const silentLogger: Logger = {
   error: () => {},
 };
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export { errorMessage } from "@runtime/errors";

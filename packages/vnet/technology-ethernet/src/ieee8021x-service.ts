@@ -1,6 +1,7 @@
 // The `ethernet.ieee8021x` service: follows the recipe's wpa_supplicant through its control
 // socket and publishes `["interface", ifname, "eap_status"]`. The only I/O of this package.
 import { isDeepStrictEqual } from "node:util";
+import { errorMessage } from "@runtime/errors";
 import type { Service, ServiceContext, ServiceFactory } from "@vnet/core";
 import {
   WpaControl,
@@ -32,10 +33,6 @@ export interface Ieee8021xServiceOptions {
   readonly connect?: (options: WpaControlOptions) => Promise<EapControl>;
   /** How long to wait for wpa_supplicant's control socket. Default 10 000 ms. */
   readonly connectTimeoutMs?: number;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -4,6 +4,7 @@
 // `reboot` callback then restarts the application, which validates or falls back (AppSlots).
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { errorMessage } from "@runtime/errors";
 import { BundleError } from "../app-slot/bundle.js";
 import { AppSlots, type AppSlotsOptions } from "../app-slot/slots.js";
 import type { UpdaterOutcome } from "../update-machine.js";
@@ -40,7 +41,7 @@ export function appSlotUpdater(options: AppSlotUpdaterOptions): Updater & { slot
         );
         return { ok: true };
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         if (error instanceof BundleError)
           return { ok: false, kind: "update", reason: `${error.code}: ${reason}` };
         return { ok: false, kind: "unexpected", reason };

@@ -1,6 +1,7 @@
 // How the updaters download: `@hublink/downloader` with the client's settings (retry knobs, TLS,
 // proxy, the PropertyTable to name the interface) plus the offer's checksum and size.
 import { type Download, type DownloadOptions, download } from "@hublink/downloader";
+import { errorMessage } from "@runtime/errors";
 import { redactUrl } from "../update-info.js";
 import type { UpdaterContext } from "./types.js";
 
@@ -41,7 +42,7 @@ export function startDownload(
 export function describeDownloadError(error: unknown, url: string): string {
   const code = (error as { code?: unknown })?.code;
   const status = (error as { status?: unknown })?.status;
-  let message = error instanceof Error ? error.message : String(error);
+  let message = errorMessage(error);
   // Presigned URLs carry credentials in their query: never let them reach the server or a log.
   try {
     const parsed = new URL(url);

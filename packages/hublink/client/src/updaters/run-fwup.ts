@@ -1,3 +1,4 @@
+import { errorMessage } from "@runtime/errors";
 // Runs fwup for an update through @runtime/kv's startFwup and maps how it ended to an outcome:
 // `ER` records and non-zero exits → `fwup` (Link's "FWUP error : …"), a missing or misbehaving
 // fwup → `update`.
@@ -43,7 +44,7 @@ export async function fwupOutcome(session: FwupSession, finish: boolean): Promis
     return {
       ok: false,
       kind: "unexpected",
-      reason: error instanceof Error ? error.message : String(error),
+      reason: errorMessage(error),
     };
   }
 }
